@@ -1,0 +1,19 @@
+"""unspin: how a news article tries to persuade its reader."""
+
+from __future__ import annotations
+
+from .analyze import analyze, analyze_many
+from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "Article",
+    "Paragraph",
+    "ParagraphLabels",
+    "Span",
+    "__version__",
+    "analyze",
+    "analyze_many",
+]

@@ -1,0 +1,119 @@
+"""The data model every layer passes along: Article -> Paragraph -> Span, and Analysis.
+
+All offsets are Python string indices (code points) into ``Article.text``, which is kept
+exactly as read: nothing normalises it, so offsets stay valid against the source file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class Paragraph:
+    """A paragraph as a slice of the article text: ``article.text[start:end]``."""
+
+    index: int
+    start: int
+    end: int
+    line: int | None = None  # 1-based line in the SemEval article layout (title is line 1)
+
+
+@dataclass
+class Article:
+    """One article: its exact text, metadata and paragraph boundaries."""
+
+    text: str
+    id: str = ""
+    title: str | None = None
+    url: str | None = None
+    outlet: str | None = None
+    author: str | None = None
+    published: str | None = None  # ISO 8601 date as found in the source
+    language: str | None = None
+    source_kind: str = "text"  # text | semeval | html | url | feed
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+    def paragraph_text(self, paragraph: Paragraph) -> str:
+        return self.text[paragraph.start : paragraph.end]
+
+    def paragraph_at(self, offset: int) -> Paragraph | None:
+        """The paragraph containing character ``offset``, if any."""
+        for p in self.paragraphs:
+            if p.start <= offset < p.end:
+                return p
+        return None
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        data = dict(data)
+        data["paragraphs"] = [Paragraph(**p) for p in data.get("paragraphs", [])]
+        return cls(**data)
+
+
+@dataclass
+class Span:
+    """A detected (or annotated) use of a technique at ``text[start:end]``. Spans may overlap."""
+
+    technique: str
+    start: int
+    end: int
+    score: float = 1.0
+
+    def text(self, article: Article) -> str:
+        return article.text[self.start : self.end]
+
+
+@dataclass
+class ParagraphLabels:
+    """The techniques detected in one paragraph, with their calibrated scores."""
+
+    index: int
+    techniques: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Analysis:
+    """What unspin says about one article.
+
+    ``genre_scores`` and ``frame_scores`` hold every class's probability; ``genre`` and
+    ``frames`` are the decisions after the model's tuned thresholds.
+    """
+
+    article: Article
+    spans: list[Span] = field(default_factory=list)
+    paragraphs: list[ParagraphLabels] = field(default_factory=list)
+    genre: str | None = None
+    genre_scores: dict[str, float] = field(default_factory=dict)
+    frames: list[str] = field(default_factory=list)
+    frame_scores: dict[str, float] = field(default_factory=dict)
+    model_id: str | None = None
+    model_version: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. "no model installed: no detections"
+
+    def spans_at_least(self, min_score: float) -> list[Span]:
+        return [s for s in self.spans if s.score >= min_score]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["schema_version"] = SCHEMA_VERSION
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Analysis:
+        data = {k: v for k, v in data.items() if k != "schema_version"}
+        data["article"] = Article.from_dict(data["article"])
+        data["spans"] = [Span(**s) for s in data.get("spans", [])]
+        data["paragraphs"] = [ParagraphLabels(**p) for p in data.get("paragraphs", [])]
+        return cls(**data)
