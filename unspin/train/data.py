@@ -1,0 +1,172 @@
+"""Reading the SemEval-2023 Task 3 English data and carving the splits.
+
+Noisy rows (unknown labels, offsets past the end, malformed lines) are counted, reported
+and skipped: the data is known to contain a few.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..taxonomy import normalize_label
+
+ARTICLE_RE = re.compile(r"^article(\d+)\.txt$")
+
+
+@dataclass
+class LabeledArticle:
+    id: str
+    text: str
+    lines: list[tuple[int, int, int]]  # (line number, start, end) of every non-empty line
+    spans: list[tuple[str, int, int]] = field(default_factory=list)
+    paragraph_labels: dict[int, list[str]] = field(default_factory=dict)  # line -> techniques
+    genre: str | None = None
+    frames: list[str] | None = None
+    annotated: bool = True  # has span and paragraph annotation (subtask 3)
+
+
+@dataclass
+class DataReport:
+    problems: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+
+    def add(self, kind: str, example: str) -> None:
+        self.problems[kind] += 1
+        self.examples.setdefault(kind, example)
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return "data: no problems found"
+        rows = [f"  {k}: {n} (e.g. {self.examples[k]})" for k, n in self.problems.most_common()]
+        return "data: skipped noisy rows\n" + "\n".join(rows)
+
+
+def read_text(path: Path) -> str:
+    # newline="" keeps the file exactly as on disk: span offsets count every character.
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def semeval_lines(text: str) -> list[tuple[int, int, int]]:
+    """(1-based line number, start, end) of each non-empty line; ends exclude the newline."""
+    out = []
+    pos = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        content = line.rstrip("\r")
+        if content.strip():
+            out.append((number, pos, pos + len(content)))
+        pos += len(line) + 1
+    return out
+
+
+def _read_labels(path: Path, kind: str, report: DataReport) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    if not path.exists():
+        return result
+    for row in read_text(path).splitlines():
+        parts = row.split("\t")
+        if len(parts) < 2:
+            report.add(f"malformed {kind} row", row[:60])
+            continue
+        labels = []
+        for raw in parts[1].split(","):
+            if not raw.strip():
+                continue
+            name = normalize_label(raw, kind)
+            if name is None:
+                report.add(f"unknown {kind} label", raw)
+            else:
+                labels.append(name)
+        result[parts[0].strip()] = labels
+    return result
+
+
+def load_dir(root: Path, report: DataReport | None = None) -> list[LabeledArticle]:
+    """Load ``data/en`` (or a directory with the same layout): articles and all labels."""
+    report = report if report is not None else DataReport()
+    articles_dir = root / "train-articles-subtask-3"
+    if not articles_dir.is_dir():
+        articles_dir = root
+    genres = _read_labels(root / "train-labels-subtask-1.txt", "genre", report)
+    frames = _read_labels(root / "train-labels-subtask-2.txt", "frame", report)
+    para: dict[str, dict[int, list[str]]] = defaultdict(dict)
+    p3 = root / "train-labels-subtask-3.txt"
+    if p3.exists():
+        for row in read_text(p3).splitlines():
+            parts = row.split("\t")
+            if len(parts) < 2 or not parts[1].strip().isdigit():
+                report.add("malformed paragraph row", row[:60])
+                continue
+            labels = []
+            for raw in (parts[2] if len(parts) > 2 else "").split(","):
+                if raw.strip():
+                    name = normalize_label(raw, "technique")
+                    if name is None:
+                        report.add("unknown technique label", raw)
+                    else:
+                        labels.append(name)
+            para[parts[0]][int(parts[1])] = labels
+    spans_dir = root / "train-labels-subtask-3-spans"
+    out = []
+    # Articles of subtasks 1-2 missing from subtask 3 still teach the genre and frame heads.
+    paths = {}
+    for extra in ("train-articles-subtask-2", "train-articles-subtask-1"):
+        if (root / extra).is_dir() and articles_dir != root:
+            paths.update({p.name: p for p in (root / extra).iterdir()})
+    paths.update({p.name: p for p in articles_dir.iterdir()})
+    for name in sorted(paths):
+        path = paths[name]
+        m = ARTICLE_RE.match(path.name)
+        if not m:
+            continue
+        aid = m.group(1)
+        text = read_text(path)
+        art = LabeledArticle(id=aid, text=text, lines=semeval_lines(text),
+                             annotated=path.parent == articles_dir)
+        span_file = spans_dir / f"article{aid}-labels-subtask-3.txt"
+        if span_file.exists():
+            for row in read_text(span_file).splitlines():
+                parts = row.split("\t")
+                if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+                    report.add("malformed span row", row[:60])
+                    continue
+                name = normalize_label(parts[1], "technique")
+                start, end = int(parts[2]), int(parts[3])
+                if name is None:
+                    report.add("unknown technique label", parts[1])
+                elif not 0 <= start < end <= len(text):
+                    report.add("span offsets outside the article", f"{aid} {start}-{end}")
+                else:
+                    art.spans.append((name, start, end))
+        art.paragraph_labels = para.get(aid, {})
+        art.genre = (genres.get(aid) or [None])[0]
+        art.frames = frames.get(aid)
+        out.append(art)
+    return out
+
+
+def split(
+    articles: list[LabeledArticle], *, seed: int = 13, val: float = 0.15, tune: float = 0.12
+) -> dict[str, list[LabeledArticle]]:
+    """Train / tune / val by article, stratified on genre (unlabelled genre is its own stratum).
+
+    ``tune`` picks thresholds and calibration; ``val`` is never looked at while fitting.
+    """
+    rng = random.Random(seed)
+    strata: dict[str, list[LabeledArticle]] = defaultdict(list)
+    for a in sorted(articles, key=lambda a: a.id):
+        strata[a.genre or "?"].append(a)
+    parts: dict[str, list[LabeledArticle]] = {"train": [], "tune": [], "val": []}
+    for key in sorted(strata):
+        group = strata[key]
+        rng.shuffle(group)
+        n_val = max(1, round(len(group) * val)) if len(group) >= 3 else 0
+        n_tune = max(1, round(len(group) * tune)) if len(group) >= 3 else 0
+        parts["val"] += group[:n_val]
+        parts["tune"] += group[n_val : n_val + n_tune]
+        parts["train"] += group[n_val + n_tune :]
+    return parts
