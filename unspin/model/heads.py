@@ -1,0 +1,59 @@
+"""The model's heads in numpy, over the stitched encoder output of a whole article.
+
+Each head is a linear layer whose weights were trained jointly with the encoder; the
+features are recomputed here exactly as the training network computes them
+(``unspin.train.net``), but over whole paragraphs and articles instead of windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@dataclass
+class HeadOutputs:
+    """Raw (uncalibrated) logits of every head for one article."""
+
+    token: np.ndarray  # [N, T]
+    paragraph: np.ndarray  # [P, T]
+    genre: np.ndarray  # [G]
+    frames: np.ndarray  # [F]
+
+
+class Heads:
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+
+    def __call__(self, hidden: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> HeadOutputs:
+        """``hidden`` [N, H] one row per token; ``token_para`` [N] paragraph index or -1."""
+        w = self.w
+        token = hidden @ w["token_w"].T + w["token_b"]
+        probs = sigmoid(token)
+        h = hidden.shape[1]
+        feats = np.zeros((n_paragraphs, 2 * h + token.shape[1]), dtype=np.float32)
+        if len(token_para):
+            order = np.argsort(token_para, kind="stable")
+            sorted_para = token_para[order]
+            for p in range(n_paragraphs):
+                lo, hi = np.searchsorted(sorted_para, [p, p + 1])
+                if hi > lo:
+                    rows = order[lo:hi]
+                    feats[p, :h] = hidden[rows].mean(0)
+                    feats[p, h : 2 * h] = hidden[rows].max(0)
+                    feats[p, 2 * h :] = probs[rows].max(0)
+        paragraph = feats @ w["paragraph_w"].T + w["paragraph_b"]
+        mean = hidden.mean(0) if len(hidden) else np.zeros(h, dtype=np.float32)
+        genre = mean @ w["genre_w"].T + w["genre_b"]
+        frames = mean @ w["frame_w"].T + w["frame_b"]
+        return HeadOutputs(token=token, paragraph=paragraph, genre=genre, frames=frames)

@@ -1,0 +1,152 @@
+"""Inference with ONNX Runtime, the tokenizers library and numpy: no torch.
+
+A model directory holds ``model.json`` (id, version, label names, calibration temperatures,
+tuned thresholds), ``encoder.onnx``, ``heads.npz`` and ``tokenizer.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..document import Analysis, Article, ParagraphLabels
+from ..errors import ModelError
+from .decode import decode_spans
+from .heads import HeadOutputs, Heads, sigmoid, softmax
+from .windows import (
+    Encoded,
+    encode,
+    load_tokenizer,
+    plan_windows,
+    stitch,
+    token_paragraphs,
+    window_batch,
+)
+
+MAX_BATCH_WINDOWS = 8  # windows per encoder call: bounds memory on very long articles
+
+
+@dataclass
+class Scores:
+    """Calibrated probabilities of every head for one article, before thresholds."""
+
+    encoded: Encoded
+    token_para: np.ndarray  # [N]
+    token: np.ndarray  # [N, T]
+    paragraph: np.ndarray  # [P, T]
+    genre: np.ndarray  # [G]
+    frames: np.ndarray  # [F]
+
+
+class OnnxModel:
+    """The persuasion model. Load once, call :meth:`analyze` per article; thread-safe."""
+
+    def __init__(self, directory: str | Path, *, encoder: str | None = None, threads: int | None = None) -> None:
+        self.directory = Path(directory)
+        try:
+            self.meta: dict[str, Any] = json.loads((self.directory / "model.json").read_text("utf-8"))
+            with np.load(self.directory / "heads.npz") as data:
+                self.heads = Heads({k: data[k] for k in data.files})
+            self.tokenizer = load_tokenizer(self.directory / "tokenizer.json")
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelError(f"The model in {self.directory} is missing or broken ({err}).") from err
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or int(os.environ.get("UNSPIN_THREADS", "0"))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        path = self.directory / (encoder or self.meta.get("encoder", "encoder.onnx"))
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ModelError(f"Could not load the model's encoder {path}: {err}") from err
+        self.id: str = self.meta["id"]
+        self.version: str = self.meta["version"]
+        self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
+        self.frame_names: tuple[str, ...] = tuple(self.meta["frames"])
+        self.genre_names: tuple[str, ...] = tuple(self.meta["genres"])
+        self.temperature: dict[str, float] = self.meta.get("temperature", {})
+        th = self.meta.get("thresholds", {})
+        self.span_thresholds = np.array([th.get("span", {}).get(t, 0.5) for t in self.techniques])
+        self.paragraph_thresholds = np.array([th.get("paragraph", {}).get(t, 0.5) for t in self.techniques])
+        self.frame_thresholds = np.array([th.get("frames", {}).get(f, 0.5) for f in self.frame_names])
+        window = self.meta.get("window", {})
+        self.window_tokens = int(window.get("tokens", 254))
+        self.stride = int(window.get("stride", 192))
+
+    # -- raw outputs --------------------------------------------------------------------
+    def hidden(self, text: str) -> tuple[Encoded, np.ndarray]:
+        """Tokens of ``text`` and the encoder's output for each, [N, H]."""
+        enc = encode(self.tokenizer, text)
+        n = len(enc.ids)
+        if n == 0:
+            return enc, np.zeros((0, self.heads.w["token_w"].shape[1]), dtype=np.float32)
+        windows = plan_windows(n, self.window_tokens, self.stride)
+        parts = []
+        for i in range(0, len(windows), MAX_BATCH_WINDOWS):
+            ids, mask = window_batch(enc.ids, windows[i : i + MAX_BATCH_WINDOWS])
+            parts.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        return enc, self._stitch(parts, windows, n)
+
+    def logits(self, text: str, bounds: list[tuple[int, int]]) -> tuple[Encoded, np.ndarray, HeadOutputs]:
+        enc, hidden = self.hidden(text)
+        token_para = token_paragraphs(enc.offsets, bounds)
+        return enc, token_para, self.heads(hidden, token_para, len(bounds))
+
+    @staticmethod
+    def _stitch(parts: list[np.ndarray], windows: list[tuple[int, int]], n: int) -> np.ndarray:
+        length = max(p.shape[1] for p in parts)
+        padded = [np.pad(p, ((0, 0), (0, length - p.shape[1]), (0, 0))) for p in parts]
+        return stitch(np.concatenate(padded), windows, n)
+
+    def scores(self, text: str, bounds: list[tuple[int, int]]) -> Scores:
+        enc, token_para, out = self.logits(text, bounds)
+        t = self.temperature
+        return Scores(
+            encoded=enc,
+            token_para=token_para,
+            token=sigmoid(out.token / t.get("token", 1.0)),
+            paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
+            genre=softmax(out.genre / t.get("genre", 1.0)),
+            frames=sigmoid(out.frames / t.get("frames", 1.0)),
+        )
+
+    # -- decisions ----------------------------------------------------------------------
+    def analyze(self, article: Article) -> Analysis:
+        bounds = [(p.start, p.end) for p in article.paragraphs] or [(0, len(article.text))]
+        s = self.scores(article.text, bounds)
+        spans = decode_spans(
+            s.token, s.encoded.offsets, s.encoded.word_ids, s.token_para,
+            self.span_thresholds, self.techniques, article.text,
+        )
+        paragraphs = [
+            ParagraphLabels(
+                index=p.index,
+                techniques={
+                    self.techniques[t]: round(float(s.paragraph[i, t]), 4)
+                    for t in np.flatnonzero(s.paragraph[i] >= self.paragraph_thresholds)
+                },
+            )
+            for i, p in enumerate(article.paragraphs)
+        ]
+        frames_on = np.flatnonzero(s.frames >= self.frame_thresholds)
+        if len(frames_on) == 0:
+            frames_on = np.array([int(s.frames.argmax())])  # every article has a frame
+        frames_on = frames_on[np.argsort(-s.frames[frames_on])]
+        return Analysis(
+            article=article,
+            spans=spans,
+            paragraphs=paragraphs,
+            genre=self.genre_names[int(s.genre.argmax())],
+            genre_scores={g: round(float(p), 4) for g, p in zip(self.genre_names, s.genre, strict=True)},
+            frames=[self.frame_names[i] for i in frames_on],
+            frame_scores={f: round(float(p), 4) for f, p in zip(self.frame_names, s.frames, strict=True)},
+            model_id=self.id,
+            model_version=self.version,
+        )

@@ -1,0 +1,39 @@
+"""The one Jinja2 environment every HTML/SVG template is rendered with.
+
+Autoescaping is on for every template and for strings, so article text, titles and labels
+can only ever reach the page as text: nothing renders markup except through this.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from . import labels
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("unspin.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        rate=labels.fmt_rate,
+        pct=labels.fmt_pct,
+        score=labels.fmt_score,
+        num=lambda v: f"{v:.4g}",
+    )
+    return env
+
+
+@lru_cache(maxsize=8)
+def static_text(name: str) -> str:
+    """A file from ``report/static`` (CSS/JS inlined into every report)."""
+    return (files("unspin.report") / "static" / name).read_text(encoding="utf-8")
