@@ -46,7 +46,12 @@ class Scores:
 class OnnxModel:
     """The persuasion model. Load once, call :meth:`analyze` per article; thread-safe."""
 
-    def __init__(self, directory: str | Path, *, encoder: str | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, directory: str | Path, *, encoder: str | None = None, threads: int | None = None,
+        session: Any = None,
+    ) -> None:
+        """``session``: anything with ONNX Runtime's ``run(None, feeds)``, instead of loading
+        ``encoder.onnx`` (the speed benchmark passes a torch encoder)."""
         self.directory = Path(directory)
         try:
             self.meta: dict[str, Any] = json.loads((self.directory / "model.json").read_text("utf-8"))
@@ -55,17 +60,7 @@ class OnnxModel:
             self.tokenizer = load_tokenizer(self.directory / "tokenizer.json")
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(f"The model in {self.directory} is missing or broken ({err}).") from err
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("UNSPIN_THREADS", "0"))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        path = self.directory / (encoder or self.meta.get("encoder", "encoder.onnx"))
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types
-            raise ModelError(f"Could not load the model's encoder {path}: {err}") from err
+        self.session = session or self._session(encoder, threads)
         self.id: str = self.meta["id"]
         self.version: str = self.meta["version"]
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
@@ -79,6 +74,19 @@ class OnnxModel:
         window = self.meta.get("window", {})
         self.window_tokens = int(window.get("tokens", 254))
         self.stride = int(window.get("stride", 192))
+
+    def _session(self, encoder: str | None, threads: int | None) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or int(os.environ.get("UNSPIN_THREADS", "0"))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        path = self.directory / (encoder or self.meta.get("encoder", "encoder.onnx"))
+        try:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ModelError(f"Could not load the model's encoder {path}: {err}") from err
 
     # -- raw outputs --------------------------------------------------------------------
     def hidden(self, text: str) -> tuple[Encoded, np.ndarray]:

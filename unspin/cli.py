@@ -1,0 +1,525 @@
+"""The ``unspin`` command. Kept thin: reading inputs, analysing and rendering live in the
+library (unspin.ingest, unspin.analyze, unspin.report); this file wires them to a shell.
+
+Every :class:`~unspin.errors.UnspinError` becomes one line ``unspin: error: <message>``
+on stderr and the error's exit code; a bad source among several is reported and skipped,
+and the others are still written. Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, TypeVar, cast
+
+import click
+
+from . import __version__
+from .config import Settings, load_settings
+from .document import Analysis
+from .errors import UnspinError
+
+FORMATS = ("text", "json", "jsonl", "html")
+_SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".html": "html", ".htm": "html"}
+EXIT_INTERRUPTED = 130
+EXIT_BUG = 1
+
+# Commands with heavy or optional dependencies are imported only when run, so that
+# `unspin analyze` starts fast and works without the extras. Add them as "module:attr":
+# e.g. "serve": "unspin.server.cli:serve", "train": "unspin.train.cli:train",
+#      "compare": "unspin.compare:compare_command", "predict": "unspin.model.cli:predict".
+LAZY_COMMANDS: dict[str, str] = {}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def error(message: object) -> None:
+    click.echo(f"unspin: error: {_one_line(message)}", err=True)
+
+
+def _debug() -> bool:
+    return os.environ.get("UNSPIN_DEBUG", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _bug_message(exc: BaseException) -> str:
+    return (
+        f"unexpected {type(exc).__name__}: {exc}. This is a bug in unspin; please report it "
+        "(set UNSPIN_DEBUG=1 to see the traceback)."
+    )
+
+
+def handle_errors(func: F) -> F:
+    """Turn UnspinError, Ctrl-C and unexpected exceptions into one line and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except UnspinError as err:
+            error(err)
+            ctx.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("unspin: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if _debug():
+                raise
+            error(_bug_message(exc))
+            ctx.exit(EXIT_BUG)
+
+    return cast(F, wrapper)
+
+
+class _WarningHandler(logging.Handler):
+    """unspin's library warnings (a skipped feed entry, ...) as ``unspin: warning:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"unspin: warning: {_one_line(record.getMessage())}", err=True)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("unspin")
+    if not any(isinstance(h, _WarningHandler) for h in logger.handlers):
+        logger.addHandler(_WarningHandler(logging.WARNING))
+    logger.setLevel(logging.DEBUG if _debug() else logging.WARNING)
+    logger.propagate = False
+
+
+class LazyGroup(click.Group):
+    """A group whose :data:`LAZY_COMMANDS` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module_name, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                raise click.ClickException(
+                    f"'unspin {cmd_name}' needs packages that are not installed ({exc.name}); "
+                    "install unspin with its extras, e.g. pip install 'unspin[server,train]'."
+                ) from None
+            command = getattr(module, attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="unspin")
+def cli() -> None:
+    """Show how a news article tries to persuade its reader: which persuasion techniques
+    it uses and where, paragraph by paragraph, its genre and its frames."""
+    _setup_logging()
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def _fallback_print(analysis: Analysis, console: Any, min_score: float = 0.0) -> None:
+    """Plain rendering used until unspin.report.terminal exists."""
+    from rich.text import Text
+
+    article = analysis.article
+    console.rule(Text(article.title or article.id or "Article", style="bold"))
+    meta = " · ".join(
+        x for x in (article.outlet, article.author, article.published, article.url) if x
+    )
+    if meta:
+        console.print(Text(meta, style="dim"))
+    for note in analysis.notes:
+        console.print(Text(f"Note: {note}", style="yellow"))
+    console.print(Text(f"Genre: {analysis.genre or 'not determined'}"))
+    console.print(Text(f"Frames: {', '.join(analysis.frames) or 'none detected'}"))
+    labels = {p.index: p.techniques for p in analysis.paragraphs}
+    spans = analysis.spans_at_least(min_score)
+    for p in article.paragraphs:
+        body = Text(article.paragraph_text(p))
+        for s in spans:
+            if p.start <= s.start < p.end:
+                body.stylize("bold underline", s.start - p.start, min(s.end, p.end) - p.start)
+        found = {k: v for k, v in labels.get(p.index, {}).items() if v >= min_score}
+        header = f"¶ {p.index + 1}"
+        if found:
+            header += "  " + ", ".join(f"{k} ({v:.2f})" for k, v in sorted(found.items()))
+        console.print()
+        console.print(Text(header, style="dim"))
+        console.print(body)
+
+
+def _fallback_html(analysis: Analysis, min_score: float = 0.0) -> str:
+    """Minimal HTML used until unspin.report.html exists."""
+    article = analysis.article
+    esc = html.escape
+    title = esc(article.title or article.id or "Article")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{title} · unspin</title></head><body>",
+        f"<h1>{title}</h1>",
+    ]
+    parts += [f"<p><em>Note: {esc(n)}</em></p>" for n in analysis.notes]
+    parts.append(f"<p>Genre: {esc(analysis.genre or 'not determined')}</p>")
+    parts.append(f"<p>Frames: {esc(', '.join(analysis.frames) or 'none detected')}</p>")
+    labels = {p.index: p.techniques for p in analysis.paragraphs}
+    for p in article.paragraphs:
+        found = {k: v for k, v in labels.get(p.index, {}).items() if v >= min_score}
+        tags = ", ".join(f"{esc(k)} ({v:.2f})" for k, v in sorted(found.items()))
+        parts.append(f"<p>{esc(article.paragraph_text(p))}</p>")
+        if tags:
+            parts.append(f"<p><small>{tags}</small></p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _optional(module: str, attr: str) -> Any | None:
+    """``module.attr`` if that module exists yet; bugs inside it still raise."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+def _terminal_renderer() -> Callable[..., None]:
+    return _optional("unspin.report.terminal", "print_analysis") or _fallback_print
+
+
+def _html_renderer() -> Callable[..., str]:
+    return _optional("unspin.report.html", "render_analysis") or _fallback_html
+
+
+# ---------------------------------------------------------------------------- writers
+
+
+class _Output:
+    """Where the result goes: stdout, or a file opened on first write (so a run where every
+    source fails leaves no empty file behind)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = None if path in (None, "-") else path
+        self._file: IO[str] | None = None
+
+    @property
+    def stream(self) -> IO[str]:
+        if self.path is None:
+            return cast(IO[str], click.get_text_stream("stdout"))
+        if self._file is None:
+            try:
+                self._file = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+            except OSError as exc:
+                raise UnspinError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
+        return self._file
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class Writer:
+    def __init__(self, output: _Output, min_score: float) -> None:
+        self.output = output
+        self.min_score = min_score
+
+    def add(self, analysis: Analysis) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.output.close()
+
+
+class TextWriter(Writer):
+    def __init__(self, output: _Output, min_score: float, no_color: bool) -> None:
+        super().__init__(output, min_score)
+        self.no_color = no_color
+        self.render = _terminal_renderer()
+        self._console: Any = None
+        self.count = 0
+
+    def _get_console(self) -> Any:
+        from rich.console import Console
+
+        if self._console is None:
+            if self.output.path is None:
+                self._console = Console(no_color=self.no_color or None, highlight=False)
+            else:
+                self._console = Console(
+                    file=self.output.stream, force_terminal=False, no_color=True, width=100,
+                    highlight=False,
+                )  # fmt: skip
+        return self._console
+
+    def add(self, analysis: Analysis) -> None:
+        console = self._get_console()
+        if self.count:
+            console.print()
+        self.render(analysis, console, min_score=self.min_score)
+        self.count += 1
+
+
+class JSONWriter(Writer):
+    """One object for one analysis, a list for several (use jsonl to stream)."""
+
+    def __init__(self, output: _Output, min_score: float) -> None:
+        super().__init__(output, min_score)
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, analysis: Analysis) -> None:
+        self.items.append(analysis.to_dict())
+
+    def close(self) -> None:
+        if self.items:
+            data: Any = self.items[0] if len(self.items) == 1 else self.items
+            self.output.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        super().close()
+
+
+class JSONLWriter(Writer):
+    def add(self, analysis: Analysis) -> None:
+        self.output.write(json.dumps(analysis.to_dict(), ensure_ascii=False) + "\n")
+
+
+class HTMLWriter(Writer):
+    """One page per article. Several articles: one file each when -o is a directory, else
+    one page (the report's ``render_analyses`` when it has one, else pages in sequence)."""
+
+    def __init__(self, output: _Output, min_score: float) -> None:
+        super().__init__(output, min_score)
+        self.render = _html_renderer()
+        self.analyses: list[Analysis] = []
+        path = output.path
+        self.directory = (
+            Path(path) if path and (path.endswith(("/", os.sep)) or Path(path).is_dir()) else None
+        )
+        self.used: set[str] = set()
+
+    def _file_name(self, analysis: Analysis, n: int) -> str:
+        article = analysis.article
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", article.id or article.title or "")[:80].strip("-.")
+        base = base or f"article-{n}"
+        name, k = f"{base}.html", 2
+        while name in self.used:
+            name, k = f"{base}-{k}.html", k + 1
+        self.used.add(name)
+        return name
+
+    def add(self, analysis: Analysis) -> None:
+        if self.directory is None:
+            self.analyses.append(analysis)
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            target = self.directory / self._file_name(analysis, len(self.used) + 1)
+            target.write_text(self.render(analysis, min_score=self.min_score), encoding="utf-8")
+        except OSError as exc:
+            raise UnspinError(f"Cannot write to {self.directory}: {exc.strerror or exc}.") from None
+
+    def close(self) -> None:
+        if len(self.analyses) == 1:
+            self.output.write(self.render(self.analyses[0], min_score=self.min_score))
+        elif self.analyses:
+            many = _optional("unspin.report.html", "render_analyses")
+            if many is not None:
+                self.output.write(many(self.analyses, min_score=self.min_score))
+            else:
+                for analysis in self.analyses:
+                    self.output.write(self.render(analysis, min_score=self.min_score))
+        super().close()
+
+
+def _make_writer(fmt: str, output: str | None, min_score: float, no_color: bool) -> Writer:
+    out = _Output(output)
+    if fmt == "json":
+        return JSONWriter(out, min_score)
+    if fmt == "jsonl":
+        return JSONLWriter(out, min_score)
+    if fmt == "html":
+        return HTMLWriter(out, min_score)
+    return TextWriter(out, min_score, no_color)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr for several inputs, only when stderr is a terminal."""
+    if total < 2 or not sys.stderr.isatty():
+        yield lambda _label: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("Analysing", total=total)
+
+        def advance(label: str) -> None:
+            progress.update(task, advance=1, description=label[-40:])
+
+        yield advance
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _with_source(item: str, err: BaseException) -> str:
+    message = _one_line(err)
+    return message if item in message else f"{item}: {message}"
+
+
+@cli.command("analyze")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
+    help="Output format [default: from -o's extension, else text].",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Path(allow_dash=True), default=None,
+    help="Write to this file instead of stdout (for html: a directory gives one file per article).",
+)  # fmt: skip
+@click.option(
+    "--min-score", type=click.FloatRange(0.0, 1.0), default=None,
+    help="Hide detections scored below this (0-1) [default: UNSPIN_MIN_SCORE or 0].",
+)  # fmt: skip
+@click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
+@click.option(
+    "--allow-private", is_flag=True,
+    help="Allow URLs on private, local or reserved networks (off by default: SSRF guard).",
+)  # fmt: skip
+@handle_errors
+def analyze_command(
+    sources: tuple[str, ...],
+    fmt: str | None,
+    output: str | None,
+    min_score: float | None,
+    no_color: bool,
+    allow_private: bool,
+) -> None:
+    """Analyse articles: files (.txt, SemEval layout, .html, RSS/Atom), directories, glob
+    patterns, http(s) URLs, or - for standard input.
+
+    \b
+    Examples:
+      unspin analyze examples/op-ed.txt
+      unspin analyze https://example.com/news/story.html -o story.html
+      unspin analyze articles/ --format jsonl -o results.jsonl
+      pbpaste | unspin analyze -
+    """
+    from .analyze import analyze
+    from .ingest import expand, load_one
+    from .model import load_default
+
+    ctx = click.get_current_context()
+    settings: Settings = load_settings(allow_private_urls=True if allow_private else None)
+    threshold = settings.min_score if min_score is None else min_score
+    if fmt is None:
+        fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
+    exit_code = 0
+
+    def failed(item: str, err: UnspinError) -> None:
+        nonlocal exit_code
+        error(_with_source(item, err))
+        exit_code = exit_code or err.exit_code
+
+    items: list[str] = []
+    for source in sources:
+        try:
+            items.extend(expand(source))
+        except UnspinError as err:
+            failed(source, err)
+    if "-" in items and sys.stdin.isatty():
+        click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
+
+    model = load_default() if items else None
+    writer = _make_writer(fmt, output, threshold, no_color)
+    notes_shown: set[str] = set()
+    try:
+        with _progress(len(items)) as advance:
+            for item in items:
+                try:
+                    articles = load_one(item, settings=settings)
+                except UnspinError as err:
+                    failed(item, err)
+                    articles = []
+                for article in articles:
+                    try:
+                        analysis = analyze(article, model=model)
+                    except UnspinError as err:
+                        failed(item, err)
+                        continue
+                    except Exception as exc:
+                        if _debug():
+                            raise
+                        error(_with_source(item, Exception(_bug_message(exc))))
+                        exit_code = exit_code or EXIT_BUG
+                        continue
+                    writer.add(analysis)
+                    if fmt != "text":
+                        for note in analysis.notes:
+                            if note not in notes_shown:
+                                notes_shown.add(note)
+                                click.echo(f"unspin: note: {_one_line(note)}", err=True)
+                advance(item)
+    finally:
+        writer.close()
+    ctx.exit(exit_code)
+
+
+@cli.command("version")
+@handle_errors
+def version_command() -> None:
+    """Print unspin's version and the installed model's."""
+    from .model import load_default
+
+    click.echo(f"unspin {__version__}")
+    model = load_default()
+    if model is None:
+        click.echo("model: no model installed (analyses have no detections)")
+    else:
+        click.echo(f"model: {model.id} {model.version}")
+
+
+# More commands (predict, compare, serve, train) are added here or in LAZY_COMMANDS above.
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        code = cli.main(args=argv, prog_name="unspin", standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C outside a command, or at a prompt
+        click.echo("unspin: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UnspinError as err:
+        error(err)
+        sys.exit(err.exit_code)
+    except BrokenPipeError:  # `unspin analyze ... | head`: the reader went away
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BUG)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

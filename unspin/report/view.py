@@ -1,0 +1,339 @@
+"""What the HTML templates show, computed once in Python.
+
+Templates stay free of logic; both the single-article report and the comparison build the
+same ``DocView`` per article, so the two renderers share every partial.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from ..document import Analysis, Span
+from ..profile import Evidence, Profile
+from . import charts, labels
+from .highlight import Fragment, blocks, lanes, nest
+from .labels import TechniqueInfo, technique_info
+
+_FRAME_COLOR, _FRAME_SELECTED = "#A9C1DB", "#3D6A99"
+
+
+@dataclass(frozen=True)
+class SpanView:
+    uid: str
+    span: Span
+    info: TechniqueInfo
+    lane: int
+
+    @property
+    def description(self) -> str:
+        """What a screen reader hears about this highlight (the tooltip, as text)."""
+        return (
+            f"{self.info.label} ({self.info.category.name}), "
+            f"confidence {labels.fmt_score(self.span.score)}: {self.info.definition}"
+        )
+
+
+@dataclass(frozen=True)
+class LabelView:
+    info: TechniqueInfo
+    score: float
+
+
+@dataclass(frozen=True)
+class BlockView:
+    start: int
+    end: int
+    paragraph: int | None
+    number: int | None  # 1-based paragraph number as shown to readers
+    nodes: list[Fragment | str]
+    labels: list[LabelView]
+
+
+@dataclass(frozen=True)
+class LegendGroup:
+    category: labels.Category
+    index: int
+    techniques: list[tuple[TechniqueInfo, int]]
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    uid: str
+    info: TechniqueInfo
+    score: float
+    before: str
+    quote: str
+    after: str
+    evidence: Evidence
+    paragraph_number: int | None
+
+
+@dataclass(frozen=True)
+class DocView:
+    doc: int
+    tag: str
+    name: str
+    analysis: Analysis
+    profile: Profile
+    title: str
+    source: list[str]
+    url: str | None
+    href: str | None  # only http(s) URLs become links
+    spans: list[SpanView]
+    blocks: list[BlockView]
+    legend: list[LegendGroup]
+    techniques: list[TechniqueInfo]
+    genre_label: str
+    genre_score: float | None
+    genre_definition: str
+    genre_scores: list[tuple[str, float]]
+    frames: list[tuple[str, float, bool]]
+    frames_chart: Markup
+    category_chart: Markup
+    technique_chart: Markup
+    paragraph_chart: Markup
+    density_chart: Markup
+    evidence: list[EvidenceView]
+    color: str
+
+    @property
+    def model(self) -> str:
+        a = self.analysis
+        return " ".join(x for x in (a.model_id, a.model_version) if x) or "none"
+
+
+def safe_href(url: str | None) -> str | None:
+    """Only plain web links are clickable: no javascript:, data: or file: URLs."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
+def _visible_spans(analysis: Analysis, min_score: float) -> list[Span]:
+    n = len(analysis.article.text)
+    return sorted(
+        (s for s in analysis.spans_at_least(min_score) if 0 <= s.start < s.end <= n),
+        key=lambda s: (s.start, -s.end, s.technique),
+    )
+
+
+def _block_labels(
+    analysis: Analysis, paragraph: int | None, start: int, end: int, spans: list[Span], min_score: float
+) -> list[LabelView]:
+    """The margin: the paragraph classifier's labels, or, without them, the spans' techniques."""
+    scores: dict[str, float] = {}
+    given = [p for p in analysis.paragraphs if p.index == paragraph] if paragraph is not None else []
+    if given:
+        for p in given:
+            for name, score in p.techniques.items():
+                if score >= min_score:
+                    scores[name] = max(score, scores.get(name, 0.0))
+    elif not analysis.paragraphs:
+        for s in spans:
+            if s.start < end and s.end > start:
+                scores[s.technique] = max(s.score, scores.get(s.technique, 0.0))
+    return [
+        LabelView(technique_info(name), score)
+        for name, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def _key(s: Span) -> tuple[str, int, int, float]:
+    return (s.technique, s.start, s.end, s.score)
+
+
+def _evidence_view(
+    ev: Evidence, uid: dict[tuple[str, int, int, float], str], numbers: dict[int, int]
+) -> EvidenceView:
+    s = ev.span
+    a, b = max(s.start, ev.start), min(s.end, ev.end)
+    return EvidenceView(
+        uid=uid.get(_key(s), ""),
+        info=technique_info(s.technique),
+        score=s.score,
+        before=ev.text[: a - ev.start],
+        quote=ev.text[a - ev.start : b - ev.start],
+        after=ev.text[b - ev.start :],
+        evidence=ev,
+        paragraph_number=numbers.get(ev.paragraph) if ev.paragraph is not None else None,
+    )
+
+
+def _profile_charts(doc: int, profile: Profile, infos: list[TechniqueInfo]) -> tuple[Markup, ...]:
+    cat_bars = [
+        charts.Bar(
+            label=c.name,
+            value=profile.category_per_1000.get(c.key, 0.0),
+            color=c.color,
+            symbol=c.symbol,
+            key=c.key,
+            doc=doc,
+        )
+        for c in (labels.category(k) for k in labels.CATEGORY_ORDER)
+        if c.key in profile.category_per_1000
+    ]
+    tech_bars = [
+        charts.Bar(
+            label=info.label,
+            value=profile.rate(info.name),
+            color=info.category.color,
+            symbol=info.category.symbol,
+            key=info.name,
+            doc=doc,
+        )
+        for info in sorted(infos, key=lambda i: (-profile.rate(i.name), i.category_index, i.label))
+    ]
+    para_bar = charts.Bar(
+        label=f"{profile.paragraphs_with_technique} of {profile.paragraphs} paragraphs",
+        value=profile.paragraph_share,
+        text=labels.fmt_pct(profile.paragraph_share),
+        color="#7a8ea8",
+        key="paragraphs",
+        doc=doc,
+    )
+    return (
+        charts.hbar_chart(cat_bars, title="Techniques per 1,000 words, by category", live="category"),
+        charts.hbar_chart(tech_bars, title="Techniques per 1,000 words, by technique", live="technique"),
+        charts.hbar_chart(
+            [para_bar], title="Paragraphs with at least one technique", max_value=1.0, live="paragraphs"
+        ),
+        charts.density_chart(
+            [charts.Series(name="Density", tag="", values=profile.density, color="#3D6A99", doc=doc)],
+            title="Technique density along the article",
+        ),
+    )
+
+
+def doc_view(
+    analysis: Analysis, *, doc: int = 0, min_score: float = 0.0, tag: str = "", name: str = ""
+) -> DocView:
+    article = analysis.article
+    profile = Profile.from_analysis(analysis, min_score=min_score)
+    spans = _visible_spans(analysis, min_score)
+    pairs = [(s.start, s.end) for s in spans]
+    lane_of = lanes(pairs)
+    span_views = [
+        SpanView(uid=f"s{doc}-{i}", span=s, info=technique_info(s.technique), lane=lane_of[i])
+        for i, s in enumerate(spans)
+    ]
+    block_views = []
+    numbers: dict[int, int] = {}
+    for b in blocks(article):
+        number = None
+        if b.paragraph is not None:
+            number = numbers[b.paragraph] = len(numbers) + 1
+        block_views.append(
+            BlockView(
+                start=b.start,
+                end=b.end,
+                paragraph=b.paragraph,
+                number=number,
+                nodes=nest(article.text, b.start, b.end, pairs),
+                labels=_block_labels(analysis, b.paragraph, b.start, b.end, spans, min_score),
+            )
+        )
+    counts = Counter(s.technique for s in spans)
+    for bv in block_views:
+        for lv in bv.labels:
+            counts.setdefault(lv.info.name, 0)
+    infos = sorted(
+        {technique_info(n) for n in counts}, key=lambda i: (i.category_index, i.label)
+    )
+    legend = [
+        LegendGroup(
+            category=labels.category(key),
+            index=index,
+            techniques=[(i, counts[i.name]) for i in infos if i.category.key == key],
+        )
+        for index, key in enumerate(labels.CATEGORY_ORDER)
+        if any(i.category.key == key for i in infos)
+    ]
+    uid = {_key(sv.span): sv.uid for sv in span_views}
+    genre_score = analysis.genre_scores.get(analysis.genre) if analysis.genre else None
+    frames = sorted(
+        (
+            (labels.frame_label(name), score, name in analysis.frames)
+            for name, score in analysis.frame_scores.items()
+        ),
+        key=lambda f: (-f[1], f[0]),
+    )
+    for name in analysis.frames:  # a decided frame without a score still shows
+        if name not in analysis.frame_scores:
+            frames.append((labels.frame_label(name), 0.0, True))
+    frames_chart = charts.hbar_chart(
+        [
+            charts.Bar(
+                label=label,
+                value=score,
+                text=labels.fmt_pct(score),
+                color=_FRAME_SELECTED if chosen else _FRAME_COLOR,
+                symbol="\u2713" if chosen else "",
+                emphasis=chosen,
+            )
+            for label, score, chosen in frames[:8]
+        ],
+        title="Frames, most likely first (\u2713 = detected)",
+        max_value=1.0,
+        empty="No frame information.",
+    )
+    cat_chart, tech_chart, para_chart, dens_chart = _profile_charts(doc, profile, infos)
+    source = [x for x in (article.outlet, article.author, article.published) if x]
+    color = charts.SERIES_COLORS[doc % len(charts.SERIES_COLORS)]
+    return DocView(
+        doc=doc,
+        tag=tag,
+        name=name,
+        analysis=analysis,
+        profile=profile,
+        title=(article.title or "").strip() or "Untitled article",
+        source=source,
+        url=article.url,
+        href=safe_href(article.url),
+        spans=span_views,
+        blocks=block_views,
+        legend=legend,
+        techniques=infos,
+        genre_label=labels.genre_label(analysis.genre),
+        genre_score=genre_score,
+        genre_definition=labels.genre_definition(analysis.genre),
+        genre_scores=sorted(
+            ((labels.genre_label(g), p) for g, p in analysis.genre_scores.items()),
+            key=lambda gp: -gp[1],
+        ),
+        frames=frames,
+        frames_chart=frames_chart,
+        category_chart=cat_chart,
+        technique_chart=tech_chart,
+        paragraph_chart=para_chart,
+        density_chart=dens_chart,
+        evidence=[_evidence_view(ev, uid, numbers) for ev in profile.evidence],
+        color=color,
+    )
+
+
+def script_data(docs: list[DocView], min_score: float) -> dict[str, Any]:
+    """The data the page script needs (goes into a JSON block, never into code)."""
+    infos = {i.name: i for d in docs for i in d.techniques}
+    return {
+        "minScore": min_score,
+        "techniques": {
+            name: {
+                "label": i.label,
+                "definition": i.definition,
+                "category": i.category.name,
+                "categoryKey": i.category.key,
+                "symbol": i.category.symbol,
+            }
+            for name, i in infos.items()
+        },
+        "docs": [{"words": d.profile.words, "paragraphs": d.profile.paragraphs} for d in docs],
+    }

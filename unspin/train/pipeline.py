@@ -1,0 +1,44 @@
+"""The whole recipe behind ``unspin train``: fine-tune, export, calibrate, (install).
+
+Each stage skips work that is already done in ``out_dir``, so an interrupted run is
+resumed by running the same command again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .calibrate import calibrate
+from .data import DataReport, load_dir, split
+from .export import export
+from .loop import TrainConfig, encoder_dir, train
+
+SHIPPED = ("encoder.onnx", "heads.npz", "tokenizer.json", "model.json")
+
+
+def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | None = None) -> Path:
+    out = Path(cfg.out_dir)
+    weights = out / "best.pt"
+    done = out / "metrics.jsonl"
+    finished = done.exists() and sum(1 for _ in done.open()) >= cfg.epochs
+    if not finished:
+        weights = train(cfg)
+    model_dir = out / "model"
+    if not (model_dir / "encoder.onnx").exists() or (model_dir / "encoder.onnx").stat().st_mtime < weights.stat().st_mtime:
+        print("exporting to ONNX (int8)...", file=sys.stderr)
+        export(weights, model_dir, encoder_dir(cfg))
+    parts = split(load_dir(Path(cfg.data_dir), DataReport()), seed=cfg.seed)
+    bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
+    calibrate(model_dir, parts["tune"], model_id=model_id, version=version, progress=lambda: bar.update(1))
+    bar.close()
+    if install_to is not None:
+        install_to.mkdir(parents=True, exist_ok=True)
+        for name in SHIPPED:
+            shutil.copy(model_dir / name, install_to / name)
+        print(f"installed the model into {install_to}", file=sys.stderr)
+    return model_dir
+
