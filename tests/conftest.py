@@ -29,8 +29,8 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see default settings, whatever UNSPIN_* variables the shell has."""
     import os
 

@@ -1,0 +1,113 @@
+"""The model's torch-free parts: windows, stitching, heads, span decoding, metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilabel_f1
+from unspin.model.decode import decode_spans
+from unspin.model.heads import Heads
+from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
+
+
+@pytest.mark.parametrize("n", [0, 1, 253, 254, 255, 600, 1000, 5000])
+def test_windows_cover_every_token_and_owners_partition_them(n: int) -> None:
+    windows = plan_windows(n, size=254, stride=192)
+    assert windows[0][0] == 0 and windows[-1][1] == n
+    assert all(e - s <= 254 for s, e in windows)
+    owned = ownership(windows)
+    covered = [i for lo, hi in owned for i in range(lo, hi)]
+    assert covered == list(range(n))  # each token owned exactly once, in order
+    for (s, e), (lo, hi) in zip(windows, owned, strict=True):
+        assert s <= lo <= hi <= e
+
+
+def test_stitch_takes_each_token_from_its_owner() -> None:
+    n = 700
+    ids = np.arange(1000, 1000 + n)
+    windows = plan_windows(n, size=254, stride=192)
+    batch, mask = window_batch(ids, windows)
+    assert (batch[:, 0] == 101).all() and mask.sum(1).tolist() == [e - s + 2 for s, e in windows]
+    # A fake encoder that outputs the input id as the hidden state recovers the sequence.
+    hidden = batch[..., None].astype(np.float32)
+    assert stitch(hidden, windows, n)[:, 0].tolist() == ids.tolist()
+
+
+def test_token_paragraphs_by_start_offset() -> None:
+    offsets = np.array([[0, 3], [4, 8], [10, 12], [13, 20], [25, 30]])
+    assert token_paragraphs(offsets, [(0, 8), (10, 20)]).tolist() == [0, 0, 1, 1, -1]
+
+
+def _text_tokens(text: str) -> tuple[np.ndarray, np.ndarray]:
+    words = text.split(" ")
+    offsets, pos = [], 0
+    for w in words:
+        offsets.append((pos, pos + len(w)))
+        pos += len(w) + 1
+    return np.array(offsets), np.arange(len(words))
+
+
+def test_decode_spans_on_word_boundaries_and_never_across_paragraphs() -> None:
+    text = "they are corrupt liars and cowards"
+    offsets, words = _text_tokens(text)
+    probs = np.zeros((len(words), 2))
+    probs[2:4, 0] = 0.9  # "corrupt liars"
+    probs[3:6, 1] = 0.8  # "liars and cowards", overlapping the first
+    para = np.array([0, 0, 0, 0, 1, 1])  # a paragraph break before "and"
+    spans = decode_spans(probs, offsets, words, para, np.array([0.5, 0.5]), ("A", "B"), text)
+    got = [(s.technique, text[s.start : s.end]) for s in spans]
+    assert got == [("A", "corrupt liars"), ("B", "liars"), ("B", "and cowards")]
+    assert all(0.5 <= s.score <= 1 for s in spans)
+
+
+def test_decode_spans_word_level_max_extends_to_whole_words() -> None:
+    text = "unbelievable"
+    offsets = np.array([[0, 2], [2, 6], [6, 12]])
+    words = np.array([0, 0, 0])  # one word split into three pieces
+    probs = np.array([[0.1], [0.9], [0.2]])
+    (span,) = decode_spans(probs, offsets, words, np.zeros(3, dtype=int), np.array([0.5]), ("A",), text)
+    assert (span.start, span.end) == (0, 12)
+
+
+def test_heads_pool_paragraphs_like_training() -> None:
+    rng = np.random.default_rng(0)
+    h, t = 4, 3
+    w = {
+        "token_w": rng.normal(size=(t, h)), "token_b": np.zeros(t),
+        "paragraph_w": rng.normal(size=(t, 2 * h + t)), "paragraph_b": np.zeros(t),
+        "genre_w": rng.normal(size=(3, h)), "genre_b": np.zeros(3),
+        "frame_w": rng.normal(size=(5, h)), "frame_b": np.zeros(5),
+    }
+    hidden = rng.normal(size=(6, h)).astype(np.float32)
+    para = np.array([0, 0, 1, 1, 1, -1])
+    out = Heads(w)(hidden, para, 2)
+    assert out.token.shape == (6, t) and out.paragraph.shape == (2, t)
+    probs = 1 / (1 + np.exp(-out.token))
+    feats = np.concatenate([hidden[2:5].mean(0), hidden[2:5].max(0), probs[2:5].max(0)])
+    np.testing.assert_allclose(out.paragraph[1], feats @ w["paragraph_w"].T, rtol=1e-5)
+    np.testing.assert_allclose(out.genre, hidden.mean(0) @ w["genre_w"].T, rtol=1e-5)
+
+
+def test_span_f1_partial_overlap_credit() -> None:
+    c = SpanCounts()
+    # Predicted 0-10 vs gold 5-15 (same technique): overlap 5 -> P credit 0.5, R credit 0.5.
+    c.add([("A", 0, 10), ("B", 0, 4)], [("A", 5, 15)])
+    assert c.precision == pytest.approx(0.25)  # (0.5 + 0) / 2 predictions
+    assert c.recall == pytest.approx(0.5)
+    assert c.f1 == pytest.approx(2 * 0.25 * 0.5 / 0.75)
+
+
+def test_span_f1_merges_overlapping_spans_of_one_technique() -> None:
+    assert merge_spans([("A", 0, 5), ("A", 3, 9), ("A", 12, 14), ("B", 1, 2)]) == {
+        "A": [(0, 9), (12, 14)], "B": [(1, 2)]}
+    c = SpanCounts()
+    c.add([("A", 0, 5), ("A", 3, 9)], [("A", 0, 9)])
+    assert c.f1 == pytest.approx(1.0)
+
+
+def test_multilabel_and_single_label_f1() -> None:
+    m = multilabel_f1([["A"], ["A", "B"], []], [["A"], ["B"], ["C"]], ["A", "B", "C"])
+    assert m["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert macro_f1_single(["x", "x", "y"], ["x", "y", "y"], ["x", "y", "z"]) == pytest.approx(2 / 3)

@@ -1,0 +1,173 @@
+"""Put two or more articles side by side: how differently do they persuade?
+
+The summary is written from the numbers by fixed templates (no language model), so every
+claim in it can be traced to a number shown in the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from .analyze import analyze
+from .document import Analysis, Article
+from .errors import InputError
+from .profile import Evidence, Profile
+from .report.summary import summarize
+from .taxonomy import TECHNIQUE_NAMES
+
+__all__ = ["Comparison", "Contrast", "TechniqueRow", "compare"]
+
+_GENRE_NOUNS = {"opinion": "opinion piece", "reporting": "report", "satire": "satire piece"}
+
+
+@dataclass(frozen=True)
+class TechniqueRow:
+    """One technique's rate (per 1,000 words) and span count in each article."""
+
+    technique: str
+    rates: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def spread(self) -> float:
+        return max(self.rates) - min(self.rates)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A technique that article ``leader`` uses and the others (nearly) avoid."""
+
+    technique: str
+    leader: int
+    rates: tuple[float, ...]
+
+    @property
+    def others_max(self) -> float:
+        return max((r for i, r in enumerate(self.rates) if i != self.leader), default=0.0)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Profiles of several articles, their differences and a plain-language summary.
+
+    ``names`` are how the summary refers to each article ("the opinion piece"); ``tags``
+    ("A", "B", ...) label them in charts and tables.
+    """
+
+    analyses: tuple[Analysis, ...]
+    profiles: tuple[Profile, ...]
+    names: tuple[str, ...]
+    tags: tuple[str, ...]
+    rows: tuple[TechniqueRow, ...]
+    contrasts: tuple[Contrast, ...]
+    min_score: float
+    threshold: float
+    ratio: float
+    summary: str
+
+    @property
+    def measured(self) -> bool:
+        """False when some article was not analysed by a model: its zeros mean nothing."""
+        return all(p.measured for p in self.profiles)
+
+    @property
+    def genres(self) -> tuple[tuple[str | None, float | None], ...]:
+        return tuple(
+            (a.genre, a.genre_scores.get(a.genre) if a.genre else None) for a in self.analyses
+        )
+
+    @property
+    def frames(self) -> tuple[tuple[tuple[str, float], ...], ...]:
+        """Each article's detected frames, most likely first."""
+        return tuple(_frames(a) for a in self.analyses)
+
+    @property
+    def evidence(self) -> tuple[tuple[Evidence, ...], ...]:
+        return tuple(p.evidence for p in self.profiles)
+
+    def at(self, min_score: float) -> Comparison:
+        """The same comparison, counting only detections scoring >= ``min_score``."""
+        if min_score == self.min_score:
+            return self
+        return compare(
+            self.analyses, min_score=min_score, threshold=self.threshold, ratio=self.ratio
+        )
+
+
+def _frames(a: Analysis) -> tuple[tuple[str, float], ...]:
+    return tuple(
+        sorted(((f, a.frame_scores.get(f, 0.0)) for f in a.frames), key=lambda fs: (-fs[1], fs[0]))
+    )
+
+
+def compare(
+    items: Sequence[Analysis | Article | str],
+    *,
+    min_score: float = 0.0,
+    threshold: float = 1.0,
+    ratio: float = 3.0,
+) -> Comparison:
+    """Compare articles; Articles and plain texts are analysed first.
+
+    A technique counts as "used by one, avoided by the others" when that article uses it at
+    least ``threshold`` times per 1,000 words and every other article at most ``1/ratio``
+    as often.
+    """
+    if len(items) < 2:
+        raise InputError("Comparing needs at least two articles.")
+    analyses = tuple(item if isinstance(item, Analysis) else analyze(item) for item in items)
+    profiles = tuple(Profile.from_analysis(a, min_score=min_score) for a in analyses)
+    order = {name: i for i, name in enumerate(TECHNIQUE_NAMES)}
+    used = sorted(
+        {t for p in profiles for t in p.counts}, key=lambda t: (order.get(t, len(order)), t)
+    )
+    rows = sorted(
+        (
+            TechniqueRow(
+                technique=t,
+                rates=tuple(p.rate(t) for p in profiles),
+                counts=tuple(p.counts.get(t, 0) for p in profiles),
+            )
+            for t in used
+        ),
+        key=lambda r: -r.spread,
+    )
+    contrasts = []
+    for row in rows:
+        leader = max(range(len(profiles)), key=lambda i: row.rates[i])
+        top = row.rates[leader]
+        others = [r for i, r in enumerate(row.rates) if i != leader]
+        if top >= threshold and all(r * ratio <= top for r in others):
+            contrasts.append(Contrast(technique=row.technique, leader=leader, rates=row.rates))
+    tags = tuple(chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(analyses)))
+    names = _names(analyses, tags)
+    partial = Comparison(
+        analyses=analyses,
+        profiles=profiles,
+        names=names,
+        tags=tags,
+        rows=tuple(rows),
+        contrasts=tuple(contrasts),
+        min_score=min_score,
+        threshold=threshold,
+        ratio=ratio,
+        summary="",
+    )
+    return replace(partial, summary=summarize(partial))
+
+
+def _names(analyses: Sequence[Analysis], tags: Sequence[str]) -> tuple[str, ...]:
+    """Refer to articles by genre when that tells them apart, else by title, else by tag."""
+    genres = [a.genre for a in analyses]
+    if all(g in _GENRE_NOUNS for g in genres) and len(set(genres)) == len(genres):
+        return tuple(f"the {_GENRE_NOUNS[g]}" for g in genres if g)
+    titles = [_short_title(a.article.title) for a in analyses]
+    if all(titles) and len(set(titles)) == len(titles):
+        return tuple(f"\u201c{t}\u201d" for t in titles if t)
+    return tuple(f"article {t}" for t in tags)
+
+
+def _short_title(title: str | None, words: int = 6) -> str:
+    parts = (title or "").split()
+    return " ".join(parts[:words]) + ("\u2026" if len(parts) > words else "")
