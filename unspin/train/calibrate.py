@@ -113,15 +113,21 @@ def _span_thresholds(raws: list[Raw], token_t: float) -> dict[str, float]:
     return result
 
 
-def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str, progress=None) -> dict:
-    """Fit temperatures and thresholds on ``tune``; write and return ``model.json``."""
-    meta_path = model_dir / "model.json"
+def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
+    """``model.json`` without calibration: enough to load the model."""
     meta = {
         "id": model_id, "version": version, "encoder": "encoder.onnx",
         "techniques": list(TECHNIQUE_NAMES), "frames": list(FRAME_NAMES), "genres": list(GENRE_NAMES),
         "window": {"tokens": 254, "stride": 192},
     }
-    meta_path.write_text(json.dumps(meta))
+    (model_dir / "model.json").write_text(json.dumps(meta))
+    return meta
+
+
+def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str, progress=None) -> dict:
+    """Fit temperatures and thresholds on ``tune``; write and return ``model.json``."""
+    meta_path = model_dir / "model.json"
+    meta = write_base_meta(model_dir, model_id=model_id, version=version)
     model = OnnxModel(model_dir)
     all_raws = raw_outputs(model, tune, progress)
     raws = [r for r in all_raws if r.article.annotated]

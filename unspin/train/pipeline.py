@@ -6,16 +6,18 @@ resumed by running the same command again.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .calibrate import calibrate
+from .calibrate import calibrate, write_base_meta
 from .data import DataReport, load_dir, split
 from .export import export
 from .loop import TrainConfig, encoder_dir, train
+from .refit import refit
 
 SHIPPED = ("encoder.onnx", "heads.npz", "tokenizer.json", "model.json")
 
@@ -32,6 +34,10 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
         print("exporting to ONNX (int8)...", file=sys.stderr)
         export(weights, model_dir, encoder_dir(cfg))
     parts = split(load_dir(Path(cfg.data_dir), DataReport()), seed=cfg.seed)
+    if not (model_dir / "refit.json").exists():
+        write_base_meta(model_dir, model_id=model_id, version=version)
+        decisions = refit(model_dir, parts, log=lambda m: print(m, file=sys.stderr))
+        (model_dir / "refit.json").write_text(json.dumps(decisions))
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
     calibrate(model_dir, parts["tune"], model_id=model_id, version=version, progress=lambda: bar.update(1))
     bar.close()

@@ -1,0 +1,180 @@
+"""The SSRF-safe fetcher: address checks, pinning, redirects, caps, clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import socket
+
+import pytest
+from conftest import LocalServer
+
+import unspin.fetch as fetch_module
+from unspin.config import Settings
+from unspin.errors import BlockedURLError, FetchError, TooLargeError
+from unspin.fetch import fetch, is_public_address
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+PAGE = "<html><body><p>Hello from the local server.</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://0/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[2002:7f00:1::]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://10.0.0.1/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://[fd00::1]/",
+        "http://[fe80::1]/",
+        "http://224.0.0.1/",
+        "http://localhost/",
+    ],
+)
+def test_private_addresses_are_refused(url: str, settings: Settings) -> None:
+    with pytest.raises(BlockedURLError, match="Refusing to fetch .*private, local or reserved"):
+        fetch(url, settings=settings)
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.com/", "data:text/html,hi", "javascript:alert(1)"]
+)
+def test_other_schemes_are_refused(url: str, settings: Settings) -> None:
+    with pytest.raises(BlockedURLError, match="only http:// and https://"):
+        fetch(url, settings=settings)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("8.8.8.8", True),
+        ("127.0.0.1", False),
+        ("::ffff:8.8.8.8", True),
+        ("::ffff:10.0.0.1", False),
+        ("64:ff9b::808:808", True),
+        ("64:ff9b::a00:1", False),
+        ("2002:0a00:0001::", False),
+        ("255.255.255.255", False),
+        ("::", False),
+    ],
+)
+def test_is_public_address(address: str, public: bool) -> None:
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+def test_hostname_resolving_to_private_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    # any private address among several answers is enough to refuse
+    monkeypatch.setattr(fetch_module, "_resolve", lambda host, port: ["93.184.216.34", "10.0.0.7"])
+    with pytest.raises(BlockedURLError, match="news.example resolves to .*10.0.0.7"):
+        fetch("http://news.example/story", settings=settings)
+
+
+def test_connection_is_pinned_to_the_checked_address(
+    http_server: LocalServer, monkeypatch: pytest.MonkeyPatch, private_settings: Settings
+) -> None:
+    """The name is resolved once, by us; the request goes to that IP with the Host kept."""
+    port = http_server.base.rsplit(":", 1)[1]
+    http_server.add("/story", PAGE)
+    calls: list[str] = []
+
+    def resolver(host: str, _port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(fetch_module, "_resolve", resolver)
+    response = fetch(f"http://news.example:{port}/story", settings=private_settings)
+    assert response.status == 200 and b"Hello" in response.body
+    assert calls == ["news.example"]
+    assert http_server.requests[0][1]["Host"] == f"news.example:{port}"
+    assert response.final_url == f"http://news.example:{port}/story"
+
+
+def test_fetch_ok(http_server: LocalServer, private_settings: Settings) -> None:
+    url = http_server.add("/", PAGE)
+    response = fetch(url, settings=private_settings)
+    assert (response.status, response.content_type, response.encoding) == (200, "text/html", "utf-8")
+    assert response.body == PAGE.encode()
+    assert http_server.requests[0][1]["User-Agent"] == private_settings.user_agent
+
+
+def test_redirects_are_followed(http_server: LocalServer, private_settings: Settings) -> None:
+    final = http_server.add("/final", PAGE)
+    http_server.add("/a", "", status=302, headers={"Location": "/b"})
+    http_server.add("/b", "", status=301, headers={"Location": final})
+    response = fetch(http_server.url("/a"), settings=private_settings)
+    assert response.final_url == final
+    assert response.url == http_server.url("/a")
+
+
+def test_each_redirect_hop_is_checked(
+    http_server: LocalServer, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    # pretend 127.0.0.1 is public so the first hop passes; the redirect target must not
+    real = fetch_module.is_public_address
+    monkeypatch.setattr(
+        fetch_module, "is_public_address", lambda ip: str(ip) == "127.0.0.1" or real(ip)
+    )
+    url = http_server.add(
+        "/go", "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+    )
+    with pytest.raises(BlockedURLError, match="169.254.169.254"):
+        fetch(url, settings=settings)
+
+
+def test_too_many_redirects(http_server: LocalServer, private_settings: Settings) -> None:
+    url = http_server.add("/loop", "", status=302, headers={"Location": "/loop"})
+    with pytest.raises(FetchError, match="redirected more than 5 times"):
+        fetch(url, settings=private_settings)
+
+
+def test_http_error_status(http_server: LocalServer, private_settings: Settings) -> None:
+    with pytest.raises(FetchError, match="answered HTTP 404 Not Found"):
+        fetch(http_server.url("/missing"), settings=private_settings)
+
+
+def test_wrong_content_type(http_server: LocalServer, private_settings: Settings) -> None:
+    url = http_server.add("/img", b"\x89PNG", "image/png")
+    with pytest.raises(FetchError, match="is image/png, not a web page"):
+        fetch(url, settings=private_settings)
+
+
+def test_body_over_the_cap(http_server: LocalServer, private_settings: Settings) -> None:
+    small = dataclasses.replace(private_settings, max_input_bytes=1000)
+    url = http_server.add("/big", "x" * 5000)
+    with pytest.raises(TooLargeError, match="the limit is 0.0 MB"):
+        fetch(url, settings=small)
+
+
+def test_unreachable_host(closed_port: int, private_settings: Settings) -> None:
+    with pytest.raises(FetchError, match="Could not connect to 127.0.0.1"):
+        fetch(f"http://127.0.0.1:{closed_port}/", settings=private_settings)
+
+
+def test_unknown_host(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    def fail(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(fetch_module, "_resolve", fail)
+    with pytest.raises(FetchError, match="Could not find the server no-such-host.example"):
+        fetch("https://no-such-host.example/", settings=settings)
+
+
+def test_invalid_url(settings: Settings) -> None:
+    with pytest.raises(FetchError):
+        fetch("http://exa mple.com/", settings=settings)
