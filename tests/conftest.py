@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,21 +32,20 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see default settings, whatever UNSPIN_* variables the shell has."""
-    import os
-
+    """Remove UNSPIN_* variables, so that code reading the environment sees defaults."""
     for name in list(os.environ):
         if name.startswith("UNSPIN_"):
             monkeypatch.delenv(name)
 
 
 @pytest.fixture
-def settings() -> Settings:
+def settings(clean_env: None) -> Settings:
+    """Default settings, whatever UNSPIN_* variables the shell has."""
     return load_settings()
 
 
 @pytest.fixture
-def private_settings() -> Settings:
+def private_settings(clean_env: None) -> Settings:
     """Settings that allow 127.0.0.1, for tests against the local server."""
     return load_settings(allow_private_urls=True)
 

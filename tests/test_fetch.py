@@ -27,7 +27,6 @@ PAGE = "<html><body><p>Hello from the local server.</p></body></html>"
         "http://[::1]/",
         "http://2130706433/",
         "http://0x7f.1/",
-        "http://0177.0.0.1/",
         "http://127.1/",
         "http://0/",
         "http://[::ffff:127.0.0.1]/",
@@ -46,6 +45,12 @@ PAGE = "<html><body><p>Hello from the local server.</p></body></html>"
 def test_private_addresses_are_refused(url: str, settings: Settings) -> None:
     with pytest.raises(BlockedURLError, match="Refusing to fetch .*private, local or reserved"):
         fetch(url, settings=settings)
+
+
+def test_octal_ipv4_is_not_fetched(settings: Settings) -> None:
+    # httpx already rejects octal dotted quads; either way nothing is fetched
+    with pytest.raises(FetchError, match="not a valid URL|Refusing"):
+        fetch("http://0177.0.0.1/", settings=settings)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +113,11 @@ def test_connection_is_pinned_to_the_checked_address(
 def test_fetch_ok(http_server: LocalServer, private_settings: Settings) -> None:
     url = http_server.add("/", PAGE)
     response = fetch(url, settings=private_settings)
-    assert (response.status, response.content_type, response.encoding) == (200, "text/html", "utf-8")
+    assert (response.status, response.content_type, response.encoding) == (
+        200,
+        "text/html",
+        "utf-8",
+    )
     assert response.body == PAGE.encode()
     assert http_server.requests[0][1]["User-Agent"] == private_settings.user_agent
 

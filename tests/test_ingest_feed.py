@@ -85,3 +85,39 @@ def test_looks_like_feed() -> None:
     assert looks_like_feed((FIXTURES / "feed.rss").read_bytes())
     assert looks_like_feed((FIXTURES / "feed.atom").read_bytes())
     assert not looks_like_feed((FIXTURES / "news-page.html").read_bytes())
+
+
+TEASER_RSS = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Local feed</title>
+<item><title>Tram vote</title><link>{link}</link>
+<description>Councillors voted to repair the tram line.</description></item>
+</channel></rss>"""
+
+
+def test_teaser_entry_reads_the_linked_page(
+    http_server: LocalServer, private_settings: Settings
+) -> None:
+    link = http_server.add("/tram", (FIXTURES / "news-page.html").read_bytes())
+    (article,) = from_feed(TEASER_RSS.format(link=link), settings=private_settings)
+    assert "ending a two-year debate" in article.text
+
+
+def test_teaser_is_used_when_the_link_fails(
+    http_server: LocalServer, private_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = TEASER_RSS.format(link=http_server.url("/missing"))
+    (article,) = from_feed(feed, settings=private_settings)
+    assert "Councillors voted to repair the tram line." in article.text
+    assert "using the feed's summary instead" in caplog.text
+
+
+def test_entries_with_full_content_are_not_fetched(
+    http_server: LocalServer, private_settings: Settings
+) -> None:
+    feed = (
+        (FIXTURES / "feed.rss")
+        .read_text()
+        .replace("https://valley-courier.example/news/ferry-resumes", http_server.url("/ferry"))
+    )
+    from_feed(feed, settings=private_settings)
+    assert http_server.requests == []

@@ -124,7 +124,9 @@ def test_binary_file(tmp_path: Path) -> None:
         load(str(path))
 
 
-def test_huge_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_huge_file_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "huge.txt"
     with path.open("wb") as f:
         f.truncate(50 * 1024 * 1024)  # sparse: instant, no disk used
@@ -133,7 +135,9 @@ def test_huge_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest
         raise AssertionError(f"{self} was opened")
 
     monkeypatch.setattr(Path, "open", no_open)
-    with pytest.raises(TooLargeError, match=r"huge.txt is too large \(52.4 MB; the limit is 5.0 MB\)"):
+    with pytest.raises(
+        TooLargeError, match=r"huge.txt is too large \(52.4 MB; the limit is 5.0 MB\)"
+    ):
         load(str(path))
 
 
@@ -155,7 +159,9 @@ def test_iter_load_reports_bad_files_and_continues(tmp_path: Path, settings: Set
     (tmp_path / "b.txt").write_bytes(b"")
     shutil.copy(FIXTURES / "plain-article.txt", tmp_path / "c.txt")
     errors: list[tuple[str, UnspinError]] = []
-    articles = list(iter_load(str(tmp_path), settings=settings, on_error=lambda s, e: errors.append((s, e))))
+    articles = list(
+        iter_load(str(tmp_path), settings=settings, on_error=lambda s, e: errors.append((s, e)))
+    )
     assert [a.id for a in articles] == ["a", "c"]
     assert len(errors) == 1 and errors[0][0].endswith("b.txt")
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import FIXTURES, shared_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unspin.document import Article
 from unspin.ingest import from_semeval, from_text, looks_like_semeval
 from unspin.ingest.text import from_parts, semeval_id
-
-from conftest import FIXTURES, shared_dir
 
 
 def texts(article: Article) -> list[str]:
@@ -128,9 +127,9 @@ PIECES = [
     "word", "Ünïcödé", "e\u0301", "🙂", "👩‍👩‍👧", "שלום", "مرحبا", "\u200f", " ", "\t", "\n", "\r\n",
     "\r", "\n\n", "\n \n", "\r\n\r\n", "\n\t\n\n\n", "\x0c", "\u2028", "\x85", "\xa0", "\ufeff", ".",
 ]  # fmt: skip
-random_texts = st.lists(
-    st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=40
-).map("".join)
+random_texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=40).map(
+    "".join
+)
 
 
 def _check_partition(article: Article) -> None:

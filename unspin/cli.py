@@ -37,7 +37,7 @@ EXIT_BUG = 1
 # `unspin analyze` starts fast and works without the extras. Add them as "module:attr":
 # e.g. "serve": "unspin.server.cli:serve", "train": "unspin.train.cli:train",
 #      "compare": "unspin.compare:compare_command", "predict": "unspin.model.cli:predict".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {"train": "unspin.train.cli:train_command"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +76,8 @@ def handle_errors(func: F) -> F:
             click.echo("unspin: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # handled in main(): the reader of our output went away
             raise
         except Exception as exc:
             if _debug():
@@ -192,7 +194,7 @@ def _fallback_html(analysis: Analysis, min_score: float = 0.0) -> str:
 def _optional(module: str, attr: str) -> Any | None:
     """``module.attr`` if that module exists yet; bugs inside it still raise."""
     try:
-        return getattr(importlib.import_module(module), attr)
+        return getattr(importlib.import_module(module), attr, None)
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
             return None
@@ -221,7 +223,7 @@ class _Output:
     @property
     def stream(self) -> IO[str]:
         if self.path is None:
-            return cast(IO[str], click.get_text_stream("stdout"))
+            return sys.stdout
         if self._file is None:
             try:
                 self._file = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
@@ -340,7 +342,9 @@ class HTMLWriter(Writer):
         if len(self.analyses) == 1:
             self.output.write(self.render(self.analyses[0], min_score=self.min_score))
         elif self.analyses:
-            many = _optional("unspin.report.html", "render_analyses")
+            many = None
+            if self.render is not _fallback_html:
+                many = _optional("unspin.report.html", "render_analyses")
             if many is not None:
                 self.output.write(many(self.analyses, min_score=self.min_score))
             else:
@@ -482,6 +486,29 @@ def analyze_command(
     finally:
         writer.close()
     ctx.exit(exit_code)
+
+
+@cli.command("predict")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--task", type=click.Choice(["st1", "st2", "st3", "spans"]), required=True,
+              help="st1: genre; st2: frames; st3: paragraph techniques; spans: technique spans.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="st3 only: write exactly this template's rows, in its order.")
+@handle_errors
+def predict_command(directory: Path, task: str, output: Path, template: Path | None) -> None:
+    """Predictions for a directory of SemEval articles (article<ID>.txt), in the official formats.
+
+    Offsets in `spans` are characters of each file exactly as on disk. An interrupted run
+    resumes where it stopped when started again.
+    """
+    from .predict import article_files, write_predictions
+
+    total = len(article_files(directory))
+    with _progress(total) as tick:
+        rows = write_predictions(directory, task, output, template=template,
+                                 progress=lambda done, _n: tick(f"article {done}/{total}"))
+    click.echo(f"wrote {rows} rows for {total} articles to {output}", err=True)
 
 
 @cli.command("version")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .analyze import analyze
 from .document import Analysis, Article
@@ -15,6 +16,9 @@ from .errors import InputError
 from .profile import Evidence, Profile
 from .report.summary import summarize
 from .taxonomy import TECHNIQUE_NAMES
+
+if TYPE_CHECKING:
+    from .model import Model
 
 __all__ = ["Comparison", "Contrast", "TechniqueRow", "compare"]
 
@@ -52,7 +56,7 @@ class Comparison:
     """Profiles of several articles, their differences and a plain-language summary.
 
     ``names`` are how the summary refers to each article ("the opinion piece"); ``tags``
-    ("A", "B", ...) label them in charts and tables.
+    ("1", "2", ...; category symbols are letters) label them in charts and tables.
     """
 
     analyses: tuple[Analysis, ...]
@@ -64,6 +68,7 @@ class Comparison:
     min_score: float
     threshold: float
     ratio: float
+    min_count: int
     summary: str
 
     @property
@@ -91,7 +96,11 @@ class Comparison:
         if min_score == self.min_score:
             return self
         return compare(
-            self.analyses, min_score=min_score, threshold=self.threshold, ratio=self.ratio
+            self.analyses,
+            min_score=min_score,
+            threshold=self.threshold,
+            ratio=self.ratio,
+            min_count=self.min_count,
         )
 
 
@@ -107,16 +116,25 @@ def compare(
     min_score: float = 0.0,
     threshold: float = 1.0,
     ratio: float = 3.0,
+    min_count: int = 2,
+    model: Model | None = None,
 ) -> Comparison:
-    """Compare articles; Articles and plain texts are analysed first.
+    """Compare articles; Articles and plain texts are analysed first (with ``model``, by
+    default the installed one).
 
     A technique counts as "used by one, avoided by the others" when that article uses it at
-    least ``threshold`` times per 1,000 words and every other article at most ``1/ratio``
-    as often.
+    least ``threshold`` times per 1,000 words and ``min_count`` times (one phrase is no
+    pattern), and every other article at most ``1/ratio`` as often.
     """
     if len(items) < 2:
         raise InputError("Comparing needs at least two articles.")
-    analyses = tuple(item if isinstance(item, Analysis) else analyze(item) for item in items)
+    if model is None and not all(isinstance(item, Analysis) for item in items):
+        from .model import load_default
+
+        model = load_default()
+    analyses = tuple(
+        item if isinstance(item, Analysis) else analyze(item, model=model) for item in items
+    )
     profiles = tuple(Profile.from_analysis(a, min_score=min_score) for a in analyses)
     order = {name: i for i, name in enumerate(TECHNIQUE_NAMES)}
     used = sorted(
@@ -138,9 +156,10 @@ def compare(
         leader = max(range(len(profiles)), key=lambda i: row.rates[i])
         top = row.rates[leader]
         others = [r for i, r in enumerate(row.rates) if i != leader]
-        if top >= threshold and all(r * ratio <= top for r in others):
+        count = row.counts[leader]
+        if top >= threshold and count >= min_count and all(r * ratio <= top for r in others):
             contrasts.append(Contrast(technique=row.technique, leader=leader, rates=row.rates))
-    tags = tuple(chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(analyses)))
+    tags = tuple(str(i + 1) for i in range(len(analyses)))  # letters would clash with symbols
     names = _names(analyses, tags)
     partial = Comparison(
         analyses=analyses,
@@ -152,6 +171,7 @@ def compare(
         min_score=min_score,
         threshold=threshold,
         ratio=ratio,
+        min_count=min_count,
         summary="",
     )
     return replace(partial, summary=summarize(partial))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,10 @@ def _coerce(value: str, default: object) -> object:
 
 def load_settings(**overrides: object) -> Settings:
     """Defaults, then ``UNSPIN_<FIELD>`` environment variables, then explicit overrides."""
-    env: dict[str, object] = {}
+    env: dict[str, Any] = {}
     for f in fields(Settings):
         raw = os.environ.get(f"UNSPIN_{f.name.upper()}")
         if raw is not None:
             env[f.name] = _coerce(raw, f.default)
-    return replace(Settings(), **env, **{k: v for k, v in overrides.items() if v is not None})
+    explicit: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    return replace(Settings(), **{**env, **explicit})

@@ -53,17 +53,22 @@ class FetchedResponse:
 
 
 def is_public_address(ip: IPAddress) -> bool:
-    """True for a globally routable unicast address, also checking IPv4 inside IPv6 forms."""
+    """True for a globally routable unicast address.
+
+    IPv4-mapped (``::ffff:a.b.c.d``) and NAT64 (``64:ff9b::a.b.c.d``, what DNS64 returns on
+    IPv6-only networks) addresses are judged by the IPv4 address they carry; 6to4 and
+    Teredo addresses must also carry a public one.
+    """
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded: list[IPAddress] = []
         if ip.ipv4_mapped is not None:
-            embedded.append(ip.ipv4_mapped)
+            return is_public_address(ip.ipv4_mapped)
+        if ip in _NAT64:
+            return is_public_address(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        embedded: list[IPAddress] = []
         if ip.sixtofour is not None:
             embedded.append(ip.sixtofour)
         if ip.teredo is not None:
             embedded.extend(ip.teredo)
-        if ip in _NAT64:
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
         if any(not is_public_address(e) for e in embedded):
             return False
     return ip.is_global and not (

@@ -37,7 +37,7 @@ class Prediction:
     @classmethod
     def from_analysis(cls, analysis: Analysis) -> Prediction:
         art = analysis.article
-        lines = {p.index: p.line for p in art.paragraphs}
+        lines = {p.index: p.line for p in art.paragraphs if p.line is not None}
         return cls(
             id=art.id,
             genre=analysis.genre,
@@ -45,7 +45,7 @@ class Prediction:
             paragraphs={
                 lines[p.index]: sorted(p.techniques, key=lambda t: -p.techniques[t])
                 for p in analysis.paragraphs
-                if lines.get(p.index) is not None
+                if p.index in lines
             },
             spans=[(s.technique, s.start, s.end) for s in analysis.spans],
         )

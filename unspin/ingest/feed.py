@@ -7,12 +7,13 @@ import io
 import logging
 import re
 import time
+from html.parser import HTMLParser
 from typing import Any
 
 from ..config import Settings, load_settings
 from ..document import Article
 from ..errors import InputError, UnspinError
-from .html import extract, from_html
+from .html import Extracted, extract, from_html
 from .text import from_parts
 
 log = logging.getLogger("unspin.ingest")
@@ -20,7 +21,7 @@ log = logging.getLogger("unspin.ingest")
 _FEED_START = re.compile(
     rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<\?[^>]*>\s*)*<(rss|feed|rdf:RDF)\b", re.S
 )
-# An entry whose text is shorter than this is a teaser: read the linked page instead.
+# An entry with only a summary shorter than this is a teaser: read the linked page instead.
 _TEASER_CHARS = 500
 
 
@@ -35,6 +36,64 @@ def _entry_html(entry: Any) -> str:
     candidates = [c.get("value", "") for c in entry.get("content", []) or []]
     candidates.append(entry.get("summary", "") or "")
     return max(candidates, key=len)
+
+
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "section",
+        "article",
+        "tr",
+        "table",
+        "pre",
+        "hr",
+    ]
+)
+
+
+class _TextCollector(HTMLParser):
+    """Text of an HTML fragment, a line break at each block element; no script/style."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _fragment_paragraphs(html: str) -> list[str]:
+    """Fallback for short summaries trafilatura declines: plain text, one line per block."""
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    return [line.strip() for line in "".join(collector.parts).splitlines() if line.strip()]
 
 
 def _iso_date(entry: Any) -> str | None:
@@ -81,13 +140,18 @@ def from_feed(
         entry_id = entry.get("id") or link or f"{where}#{i}"
         html = _entry_html(entry)
         found = extract(html) if html.strip() else None
+        if found is None and html.strip():
+            paragraphs = _fragment_paragraphs(html)
+            found = Extracted(paragraphs=paragraphs) if paragraphs else None
         text_len = sum(len(p) for p in found.paragraphs) if found else 0
         article: Article | None = None
-        if link and fetch_links and text_len < _TEASER_CHARS:
+        has_content = bool(entry.get("content"))  # full text, not just a summary
+        if link and fetch_links and not has_content and text_len < _TEASER_CHARS:
             try:
                 article = _from_link(link, settings)
             except UnspinError as err:
-                log.warning("feed entry %r: %s", title or entry_id, err)
+                fallback = " (using the feed's summary instead)" if found else ""
+                log.warning("feed entry %r: %s%s", title or entry_id, err, fallback)
         if article is None and found is not None:
             article = from_parts(title, found.paragraphs, source_kind="feed")
         if article is None:

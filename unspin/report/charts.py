@@ -44,7 +44,7 @@ class Series:
     """One article's values in a grouped or density chart."""
 
     name: str
-    tag: str  # short tag ("A") drawn next to its bars and line
+    tag: str  # short tag ("1") drawn next to its bars and line
     values: Sequence[float]
     color: str = SERIES_COLORS[0]
     dash: str = ""
@@ -79,13 +79,14 @@ def hbar_chart(
     max_value: float | None = None,
     live: str | None = None,
     empty: str = "Nothing detected.",
+    width: int = _WIDTH,
 ) -> Markup:
     """Horizontal bars, label above each bar (readable on a phone-width screen).
 
     ``live`` names what the report's confidence slider recomputes for these bars
     ("technique", "category" or "paragraphs"); the script reads ``data-*`` attributes.
     """
-    plot_w = _WIDTH - 2 * _PAD - 56
+    plot_w = width - 2 * _PAD - 56
     scale = _scale([b.value for b in bars], max_value)
     rows = []
     for i, b in enumerate(bars):
@@ -105,7 +106,7 @@ def hbar_chart(
         title=title,
         aria=_aria(title, [f"{r['bar'].label} {r['text']}" for r in rows]),  # type: ignore[attr-defined]
         rows=rows,
-        width=_WIDTH,
+        width=width,
         height=height,
         x0=_PAD,
         plot_w=plot_w,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..document import Article
+from ..document import Analysis, Article, Span
 from ..profile import paragraphs_of
 
 
@@ -113,3 +113,26 @@ def lanes(spans: Sequence[tuple[int, int]]) -> list[int]:
             lane_end.append(end)
             out[i] = len(lane_end) - 1
     return out
+
+
+def block_labels(
+    analysis: Analysis, block: Block, spans: Sequence[Span], min_score: float
+) -> list[tuple[str, float]]:
+    """A paragraph's techniques for the margin, strongest first.
+
+    The paragraph classifier's labels, plus the technique of any span in the paragraph
+    they miss (with the span's score), so the margin never contradicts the highlights.
+    """
+    if block.paragraph is None:
+        return []
+    scores: dict[str, float] = {}
+    for p in analysis.paragraphs:
+        if p.index == block.paragraph:
+            for name, score in p.techniques.items():
+                if score >= min_score:
+                    scores[name] = max(score, scores.get(name, 0.0))
+    labelled = set(scores)
+    for s in spans:
+        if s.technique not in labelled and s.score >= min_score and s.start < block.end and s.end > block.start:
+            scores[s.technique] = max(s.score, scores.get(s.technique, 0.0))
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -79,8 +79,8 @@ def _contrasts(c: Comparison) -> str:
         if all(p.span_count == 0 for p in c.profiles):
             return ""
         return (
-            "No technique sets one article apart: none is used at least "
-            f"{fmt_rate(c.threshold)} times per 1,000 words by one article and rarely or "
+            "No technique sets one article apart: none is used repeatedly (at least "
+            f"{fmt_rate(c.threshold)} times per 1,000 words) by one article and rarely or "
             "never by the others."
         )
     n = len(c.profiles)
@@ -101,7 +101,7 @@ def _contrasts(c: Comparison) -> str:
                 other = f"at most {fmt_rate(x.others_max)} in the others"
             unit = " per 1,000 words" if k == 0 else ""
             parts.append(f"{label} ({rate}{unit}, against {other})")
-        sentences.append(f"{cap(c.names[leader])} relies on {join(parts)}.")
+        sentences.append(f"{cap(c.names[leader])} stands out for {join(parts)}.")
     return " ".join(sentences)
 
 

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from ..document import Analysis, Span
 from ..profile import Evidence, Profile
 from . import charts, labels
-from .highlight import Fragment, blocks, lanes, nest
+from .highlight import Fragment, block_labels, blocks, lanes, nest
 from .labels import TechniqueInfo, technique_info
 
 _FRAME_COLOR, _FRAME_SELECTED = "#A9C1DB", "#3D6A99"
@@ -126,27 +126,6 @@ def _visible_spans(analysis: Analysis, min_score: float) -> list[Span]:
     )
 
 
-def _block_labels(
-    analysis: Analysis, paragraph: int | None, start: int, end: int, spans: list[Span], min_score: float
-) -> list[LabelView]:
-    """The margin: the paragraph classifier's labels, or, without them, the spans' techniques."""
-    scores: dict[str, float] = {}
-    given = [p for p in analysis.paragraphs if p.index == paragraph] if paragraph is not None else []
-    if given:
-        for p in given:
-            for name, score in p.techniques.items():
-                if score >= min_score:
-                    scores[name] = max(score, scores.get(name, 0.0))
-    elif not analysis.paragraphs:
-        for s in spans:
-            if s.start < end and s.end > start:
-                scores[s.technique] = max(s.score, scores.get(s.technique, 0.0))
-    return [
-        LabelView(technique_info(name), score)
-        for name, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-
-
 def _key(s: Span) -> tuple[str, int, int, float]:
     return (s.technique, s.start, s.end, s.score)
 
@@ -238,7 +217,10 @@ def doc_view(
                 paragraph=b.paragraph,
                 number=number,
                 nodes=nest(article.text, b.start, b.end, pairs),
-                labels=_block_labels(analysis, b.paragraph, b.start, b.end, spans, min_score),
+                labels=[
+                    LabelView(technique_info(n), score)
+                    for n, score in block_labels(analysis, b, spans, min_score)
+                ],
             )
         )
     counts = Counter(s.technique for s in spans)
@@ -261,14 +243,14 @@ def doc_view(
     genre_score = analysis.genre_scores.get(analysis.genre) if analysis.genre else None
     frames = sorted(
         (
-            (labels.frame_label(name), score, name in analysis.frames)
-            for name, score in analysis.frame_scores.items()
+            (labels.frame_label(frame), score, frame in analysis.frames)
+            for frame, score in analysis.frame_scores.items()
         ),
         key=lambda f: (-f[1], f[0]),
     )
-    for name in analysis.frames:  # a decided frame without a score still shows
-        if name not in analysis.frame_scores:
-            frames.append((labels.frame_label(name), 0.0, True))
+    for frame in analysis.frames:  # a decided frame without a score still shows
+        if frame not in analysis.frame_scores:
+            frames.append((labels.frame_label(frame), 0.0, True))
     frames_chart = charts.hbar_chart(
         [
             charts.Bar(
@@ -284,6 +266,7 @@ def doc_view(
         title="Frames, most likely first (\u2713 = detected)",
         max_value=1.0,
         empty="No frame information.",
+        width=360,
     )
     cat_chart, tech_chart, para_chart, dens_chart = _profile_charts(doc, profile, infos)
     source = [x for x in (article.outlet, article.author, article.published) if x]

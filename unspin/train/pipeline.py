@@ -33,6 +33,7 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
     if not (model_dir / "encoder.onnx").exists() or (model_dir / "encoder.onnx").stat().st_mtime < weights.stat().st_mtime:
         print("exporting to ONNX (int8)...", file=sys.stderr)
         export(weights, model_dir, encoder_dir(cfg))
+        (model_dir / "refit.json").unlink(missing_ok=True)  # new encoder: refit its heads again
     parts = split(load_dir(Path(cfg.data_dir), DataReport()), seed=cfg.seed)
     if not (model_dir / "refit.json").exists():
         write_base_meta(model_dir, model_id=model_id, version=version)

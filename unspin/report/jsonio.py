@@ -1,0 +1,209 @@
+"""Analyses as JSON and JSON Lines, validated against ``schema.json`` on the way in.
+
+Reading checks the schema version first (a file from an incompatible unspin is refused with
+a clear message rather than misread), then the schema, then what a schema cannot say: that
+every offset lies inside the text. The ``jsonschema`` package is used when installed;
+otherwise a small built-in validator covers the keywords ``schema.json`` uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from importlib.resources import files
+from typing import IO, Any
+
+from ..document import SCHEMA_VERSION, Analysis
+from ..errors import InputError
+
+__all__ = [
+    "dump_jsonl",
+    "dumps_analysis",
+    "dumps_jsonl",
+    "from_data",
+    "iter_jsonl",
+    "loads_analysis",
+    "loads_jsonl",
+    "schema",
+    "validate",
+]
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``Analysis.to_dict()``."""
+    data: dict[str, Any] = json.loads(
+        (files("unspin.report") / "schema.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def dumps_analysis(analysis: Analysis, *, indent: int | None = 2) -> str:
+    """One analysis as JSON (UTF-8 text kept as is, not \\u-escaped)."""
+    return json.dumps(analysis.to_dict(), ensure_ascii=False, indent=indent)
+
+
+def loads_analysis(text: str | bytes) -> Analysis:
+    """Parse, check and load one analysis; raises ``InputError`` saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"This is not valid JSON: {err}.") from None
+    return from_data(data)
+
+
+def from_data(data: Any) -> Analysis:
+    validate(data)
+    return Analysis.from_dict(data)
+
+
+def dumps_jsonl(analyses: Iterable[Analysis]) -> str:
+    return "".join(dumps_analysis(a, indent=None) + "\n" for a in analyses)
+
+
+def dump_jsonl(analyses: Iterable[Analysis], fp: IO[str]) -> int:
+    """Write one analysis per line as they come (streams); returns how many were written."""
+    n = 0
+    for a in analyses:
+        fp.write(dumps_analysis(a, indent=None) + "\n")
+        n += 1
+    return n
+
+
+def iter_jsonl(lines: Iterable[str]) -> Iterator[Analysis]:
+    """Read analyses lazily from JSON Lines; blank lines are skipped, errors give the line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield loads_analysis(line)
+        except InputError as err:
+            raise InputError(f"Line {number}: {err}") from None
+
+
+def loads_jsonl(text: str) -> list[Analysis]:
+    return list(iter_jsonl(text.splitlines()))
+
+
+def _check_version(data: Any) -> None:
+    if not isinstance(data, dict) or "article" not in data:
+        raise InputError("This JSON is not an unspin analysis (no \"article\").")
+    version = data.get("schema_version")
+    if not isinstance(version, str):
+        raise InputError("This JSON has no schema_version: it was not written by unspin.")
+    if _version(version) is None or not _compatible(version, SCHEMA_VERSION):
+        raise InputError(
+            f"This analysis uses format version {version}, but this unspin reads version "
+            f"{SCHEMA_VERSION}: analyse the article again, or use a matching unspin."
+        )
+
+
+def _version(text: str) -> tuple[int, int] | None:
+    major, _, minor = text.partition(".")
+    try:
+        return int(major), int(minor or 0)
+    except ValueError:
+        return None
+
+
+def _compatible(theirs: str, ours: str) -> bool:
+    """Same major version, and not written by a newer minor version (it may add fields)."""
+    a, b = _version(theirs), _version(ours)
+    return a is not None and b is not None and a[0] == b[0] and a[1] <= b[1]
+
+
+def _where(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the top level"
+
+
+def validate(data: Any) -> None:
+    """Raise ``InputError`` unless ``data`` is a valid analysis of this schema version."""
+    _check_version(data)
+    errors = _schema_errors(data)
+    if errors:
+        where, message = errors[0]
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise InputError(f"Invalid analysis at {where}: {message}{more}.")
+    text = data["article"]["text"]
+    n = len(text)
+    for kind, items in (("article.paragraphs", data["article"].get("paragraphs", [])), ("spans", data.get("spans", []))):
+        for i, item in enumerate(items):
+            if not item["start"] <= item["end"] <= n:
+                raise InputError(
+                    f"Invalid analysis at {kind}[{i}]: offsets {item['start']}..{item['end']} "
+                    f"lie outside the text ({n} characters)."
+                )
+
+
+def _schema_errors(data: Any) -> list[tuple[str, str]]:
+    try:
+        import jsonschema
+    except ImportError:
+        return [(_where(p), m) for p, m in _mini_validate(data, schema(), schema(), [])]
+    validator = jsonschema.Draft202012Validator(schema())
+    found = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    return [(_where(e.absolute_path), e.message) for e in found]
+
+
+_TYPES: dict[str, Any] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def _is(value: Any, name: str) -> bool:
+    if name in {"integer", "number"} and isinstance(value, bool):
+        return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _TYPES[name])
+
+
+def _mini_validate(
+    value: Any, node: dict[str, Any], root: dict[str, Any], path: list[Any]
+) -> Iterator[tuple[list[Any], str]]:
+    """The subset of draft 2020-12 that schema.json uses, for installs without jsonschema."""
+    if "$ref" in node:
+        target: Any = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        yield from _mini_validate(value, target, root, path)
+    if "const" in node and value != node["const"]:
+        yield path, f"{value!r} was expected to be {node['const']!r}"
+    if "type" in node:
+        types = node["type"] if isinstance(node["type"], list) else [node["type"]]
+        if not any(_is(value, t) for t in types):
+            yield path, f"{value!r} is not of type {' or '.join(map(repr, types))}"
+            return
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in node and value < node["minimum"]:
+            yield path, f"{value!r} is less than the minimum of {node['minimum']}"
+        if "maximum" in node and value > node["maximum"]:
+            yield path, f"{value!r} is greater than the maximum of {node['maximum']}"
+    if isinstance(value, str) and len(value) < node.get("minLength", 0):
+        yield path, f"{value!r} is too short"
+    if isinstance(value, list) and "items" in node:
+        for i, item in enumerate(value):
+            yield from _mini_validate(item, node["items"], root, [*path, i])
+    if isinstance(value, dict):
+        for key in node.get("required", []):
+            if key not in value:
+                yield path, f"{key!r} is a required property"
+        props = node.get("properties", {})
+        extra = node.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in props:
+                yield from _mini_validate(item, props[key], root, [*path, key])
+            elif extra is False:
+                yield path, f"Additional properties are not allowed ({key!r} was unexpected)"
+            elif isinstance(extra, dict):
+                yield from _mini_validate(item, extra, root, [*path, key])

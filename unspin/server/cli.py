@@ -1,0 +1,49 @@
+"""``unspin serve``: the click command, imported only when it runs (it needs the extras)."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import handle_errors
+from ..config import load_settings
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
+@click.option(
+    "--allow-private", is_flag=True,
+    help="Let the server fetch URLs on private, local or reserved networks (off by default: "
+    "SSRF guard). Only for a server nobody else can reach.",
+)  # fmt: skip
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None,
+    help="Analyses run at once [default: UNSPIN_SERVER_WORKERS or 2].",
+)  # fmt: skip
+@click.option("--access-log", is_flag=True, help="Log every request.")
+@handle_errors
+def serve(host: str, port: int, allow_private: bool, workers: int | None, access_log: bool) -> None:
+    """Start the web app: paste, upload or link an article in a browser and read its report;
+    programs use the JSON API (its description is at /openapi.json).
+
+    \b
+    Examples:
+      unspin serve                 # then open http://127.0.0.1:8000/
+      unspin serve --port 8080
+    """
+    from .app import serve as run
+
+    settings = load_settings(
+        allow_private_urls=True if allow_private else None, server_workers=workers
+    )
+    if host in ("0.0.0.0", "::"):
+        click.echo(
+            "unspin: warning: listening on every network interface: anyone who can reach "
+            "this machine can use the server.",
+            err=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"unspin: serving on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
+    run(host, port, settings=settings, access_log=access_log)

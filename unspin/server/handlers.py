@@ -1,0 +1,129 @@
+"""Exception handlers: every failure becomes a clear message with the right status, as
+JSON for programs or as a page for a browser, and never a bare 500 (a 500 is a bug: it is
+logged with its traceback and answered with a generic message)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from ..errors import UnspinError
+from .errors import error_body, error_code, status_code_name
+from .templating import render
+
+log = logging.getLogger("unspin.server")
+
+BUG_MESSAGE = (
+    "Something went wrong inside unspin: this is a bug; please report it (the server's log "
+    "has the details)."
+)
+_TITLES = {
+    400: "That request could not be read",
+    403: "Refused",
+    404: "Page not found",
+    405: "Not allowed",
+    413: "Too large",
+    415: "Unsupported file type",
+    422: "This cannot be analysed",
+    429: "The server is busy",
+    500: "Something went wrong",
+    503: "The model is unavailable",
+    504: "That took too long",
+}
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a script or an image)."""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/")) or path in ("/api", "/openapi.json"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if wants_html(request):
+        page = render(
+            "error.html.j2",
+            status=status,
+            title=_TITLES.get(status, "Error"),
+            message=message,
+            page_title=_TITLES.get(status, "Error"),
+        )
+        return HTMLResponse(page, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts)
+
+
+def validation_message(errors: list[dict[str, Any]] | Any) -> str:
+    """One readable sentence from pydantic's error list."""
+    items = list(errors)
+    if any(e.get("type") == "json_invalid" for e in items):
+        e = next(e for e in items if e.get("type") == "json_invalid")
+        reason = (e.get("ctx") or {}).get("error", "")
+        return f"The request body is not valid JSON{': ' + str(reason) if reason else ''}."
+    parts = []
+    for e in items[:3]:
+        msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ")
+        where = _where(e.get("loc", ()))
+        if e.get("type") == "missing":
+            msg = "this field is required"
+        elif e.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        parts.append(f"{where}: {msg}" if where else msg)
+    more = f" (and {len(items) - 3} more problems)" if len(items) > 3 else ""
+    return "Invalid request: " + "; ".join(parts) + more + "."
+
+
+async def unspin_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnspinError)
+    return error_response(request, exc.http_status, error_code(exc), str(exc))
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(request, 400, "bad_request", validation_message(exc.errors()))
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        message = f"There is nothing at {request.url.path}: check the address."
+    elif status == 405:
+        allowed = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+        message = f"{request.method} is not allowed at {request.url.path}" + (
+            f"; use {allowed}." if allowed else "."
+        )
+    else:
+        message = str(exc.detail)
+    if status < 400:  # not an error (e.g. 304): answer it plainly
+        return Response(status_code=status, headers=exc.headers)
+    return error_response(request, status, status_code_name(status), message, exc.headers)
+
+
+async def bug_handler(request: Request, exc: Exception) -> Response:
+    log.error("unspin: unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "internal_error", BUG_MESSAGE)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(UnspinError, unspin_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(Exception, bug_handler)

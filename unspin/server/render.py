@@ -1,0 +1,123 @@
+"""Result pages are the CLI's HTML reports (:mod:`unspin.report`), served as they are.
+
+The report inlines its one script and allows it in its own ``<meta>`` CSP by hash. A page
+must satisfy both that policy and the server's header policy, so the header here adds
+exactly those script hashes (or a per-request nonce, if the renderer takes one): never
+``'unsafe-inline'``. The only change to the document is a small navigation bar, links only.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import Markup
+from starlette.responses import HTMLResponse
+
+from ..compare import Comparison
+from ..document import Analysis
+from .middleware import content_security_policy
+
+_META_CSP = re.compile(
+    r"<meta\s+http-equiv=[\"']Content-Security-Policy[\"']\s+content=\"([^\"]*)\"", re.I
+)
+_HASH_SOURCE = re.compile(r"^'sha(256|384|512)-[A-Za-z0-9+/=_-]+'$")
+_MAIN = re.compile(r"<main\b", re.I)
+_BODY = re.compile(r"<body\b[^>]*>", re.I)
+_NAV_STYLE = (
+    "display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:center;max-width:72rem;"
+    "margin:0 auto;padding:.6rem 1rem;font:inherit;font-size:.95rem"
+)
+_LINK_STYLE = "color:#1f4e79;text-decoration:underline;text-underline-offset:2px"
+
+
+def script_hashes(document: str) -> list[str]:
+    """The hash sources the document's own CSP allows for scripts."""
+    match = _META_CSP.search(document)
+    if not match:
+        return []
+    policy = html.unescape(match.group(1))
+    for directive in policy.split(";"):
+        name, _, value = directive.strip().partition(" ")
+        if name.lower() == "script-src":
+            return [s for s in value.split() if _HASH_SOURCE.match(s)]
+    return []
+
+
+def _nav(links: list[tuple[str, str]]) -> Markup:
+    items = "".join(
+        Markup('<a href="{}" style="{}">{}</a>').format(href, _LINK_STYLE, label)
+        for href, label in links
+    )
+    return Markup('<nav aria-label="unspin" class="server-nav" style="{}">{}</nav>\n').format(
+        _NAV_STYLE, items
+    )
+
+
+def _with_nav(document: str, links: list[tuple[str, str]]) -> str:
+    if not links:
+        return document
+    nav = str(_nav(links))
+    main = _MAIN.search(document)
+    if main:  # after the skip link and the masthead, before the report
+        return document[: main.start()] + nav + document[main.start() :]
+    body = _BODY.search(document)
+    if body:
+        return document[: body.end()] + nav + document[body.end() :]
+    return document
+
+
+def _call_renderer(fn: Callable[..., str], subject: Any, nonce: str, **kwargs: Any) -> str:
+    if "nonce" in inspect.signature(fn).parameters:
+        kwargs["nonce"] = nonce
+    return fn(subject, **kwargs)
+
+
+def _page(
+    document: str,
+    nonce: str | None,
+    links: list[tuple[str, str]],
+    download: str | None,
+) -> HTMLResponse:
+    sources = script_hashes(document)
+    if nonce is not None and f'nonce="{nonce}"' in document:
+        sources.append(f"'nonce-{nonce}'")
+    headers = {"content-security-policy": content_security_policy(sources)}
+    if download:
+        headers["content-disposition"] = f'attachment; filename="{download}"'
+    else:
+        document = _with_nav(document, links)
+    return HTMLResponse(document, headers=headers)
+
+
+def report_page(
+    analysis: Analysis,
+    *,
+    min_score: float,
+    links: list[tuple[str, str]],
+    download: str | None = None,
+) -> HTMLResponse:
+    """The HTML report of one analysis as a response; ``download``: as that file name."""
+    from ..report import render_analysis
+
+    nonce = secrets.token_urlsafe(18)
+    document = _call_renderer(render_analysis, analysis, nonce, min_score=min_score)
+    return _page(document, nonce, links, download)
+
+
+def comparison_page(
+    comparison: Comparison,
+    *,
+    min_score: float,
+    links: list[tuple[str, str]],
+    download: str | None = None,
+) -> HTMLResponse:
+    from ..report import render_comparison
+
+    nonce = secrets.token_urlsafe(18)
+    document = _call_renderer(render_comparison, comparison, nonce, min_score=min_score)
+    return _page(document, nonce, links, download)

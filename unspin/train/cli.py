@@ -1,0 +1,36 @@
+"""``unspin train``: the training recipe as a command (needs the ``train`` extra)."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import handle_errors
+from ..model import DEFAULT_DIR
+from .loop import TrainConfig
+from .pipeline import run
+
+
+@click.command("train")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="SemEval-2023 Task 3 English data (the data/en directory).")
+@click.option("--out", "out_dir", default="runs/default", show_default=True,
+              help="Run directory: checkpoints, metrics.jsonl, train.log, the exported model.")
+@click.option("--epochs", default=6, show_default=True)
+@click.option("--seed", default=13, show_default=True, help="Seeds the split, the shuffling and the initialisation.")
+@click.option("--batch-size", default=16, show_default=True)
+@click.option("--lr", default=8e-5, show_default=True, help="Encoder learning rate.")
+@click.option("--model-id", default="unspin-minilm-semeval23", show_default=True)
+@click.option("--model-version", default="1.0.0", show_default=True)
+@click.option("--install", is_flag=True, help=f"Copy the calibrated model into the package ({DEFAULT_DIR}).")
+@handle_errors
+def train_command(data_dir: str, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
+                  model_id: str, model_version: str, install: bool) -> None:
+    """Fine-tune, export to int8 ONNX and calibrate the persuasion model.
+
+    Run the same command again after an interruption: it resumes from the last checkpoint.
+    """
+    cfg = TrainConfig(data_dir=data_dir, out_dir=out_dir, epochs=epochs, seed=seed,
+                      batch_size=batch_size, lr=lr)
+    model_dir = run(cfg, model_id=model_id, version=model_version,
+                    install_to=DEFAULT_DIR if install else None)
+    click.echo(f"model: {model_dir}")
