@@ -34,10 +34,7 @@ LAUNCH_ARGS = [
 
 def read_analyses(path: Path) -> list[Analysis]:
     text = path.read_text(encoding="utf-8")
-    stripped = text.strip()
-    if path.suffix == ".jsonl" or ("\n" in stripped and stripped.startswith("{") and "}\n{" in stripped):
-        return loads_jsonl(text)
-    return [loads_analysis(text)]
+    return loads_jsonl(text) if path.suffix == ".jsonl" else [loads_analysis(text)]
 
 
 def shoot(html: str, out: Path, *, width: int, height: int, full_page: bool) -> None:
@@ -48,12 +45,20 @@ def shoot(html: str, out: Path, *, width: int, height: int, full_page: bool) -> 
         page_file.write_text(html, encoding="utf-8")
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+            page = browser.new_page(
+                viewport={"width": width, "height": height}, device_scale_factor=1
+            )
+            page.route(
+                "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+            )
             page.goto(page_file.as_uri())
             for mark in page.locator("mark.hl[data-first]").all()[:40]:
                 box = mark.bounding_box()  # hover one visible highlight to show a tooltip
-                if box and box["y"] + 260 < height and float(mark.get_attribute("data-score") or 0) > 0.8:
+                if (
+                    box
+                    and box["y"] + 260 < height
+                    and float(mark.get_attribute("data-score") or 0) > 0.8
+                ):
                     mark.hover()
                     break
             page.screenshot(path=str(out), full_page=full_page)
@@ -62,7 +67,9 @@ def shoot(html: str, out: Path, *, width: int, height: int, full_page: bool) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path("docs"))
     ap.add_argument("--min-score", type=float, default=0.0)

@@ -57,18 +57,43 @@ def oped() -> Analysis:
     )
     spans = [
         span(a, "spineless bureaucrats", "Name_Calling-Labeling", 0.91),
-        span(a, "spineless bureaucrats at Marlow Bay city hall have betrayed", "Loaded_Language", 0.78),
+        span(
+            a,
+            "spineless bureaucrats at Marlow Bay city hall have betrayed",
+            "Loaded_Language",
+            0.78,
+        ),
         span(a, "so-called", "Doubt", 0.42),
-        span(a, "Their so-called harbour renewal plan is nothing but", "Questioning_the_Reputation", 0.35),
-        span(a, "nothing but a reckless land grab dressed up as progress", "Exaggeration-Minimisation", 0.57),
+        span(
+            a,
+            "Their so-called harbour renewal plan is nothing but",
+            "Questioning_the_Reputation",
+            0.35,
+        ),
+        span(
+            a,
+            "nothing but a reckless land grab dressed up as progress",
+            "Exaggeration-Minimisation",
+            0.57,
+        ),
         span(a, "reckless land grab", "Loaded_Language", 0.86),
         span(a, "Every true Marlovian knows what this harbour means to us", "Flag_Waving", 0.93),
         span(a, "Our grandfathers built it with their bare hands", "Appeal_to_Values", 0.48),
         span(a, "a gang of consultants", "Name_Calling-Labeling", 0.74),
-        span(a, "Either we stop this plan now, or the harbour we love will be gone forever", "False_Dilemma-No_Choice", 0.89),
+        span(
+            a,
+            "Either we stop this plan now, or the harbour we love will be gone forever",
+            "False_Dilemma-No_Choice",
+            0.89,
+        ),
         span(a, "gone forever", "Exaggeration-Minimisation", 0.38),
         span(a, "The time for polite debate is over", "Appeal_to_Time", 0.81),
-        span(a, "Mayor Ellison lectures us about fiscal responsibility, yet she spent a fortune on her own office renovation", "Appeal_to_Hypocrisy", 0.84),
+        span(
+            a,
+            "Mayor Ellison lectures us about fiscal responsibility, yet she spent a fortune on her own office renovation",
+            "Appeal_to_Hypocrisy",
+            0.84,
+        ),
         span(a, "a fortune", "Loaded_Language", 0.33),
         span(a, "Can we really trust a mayor like that with our harbour?", "Doubt", 0.87),
         span(a, "Save our harbour. Save our town.", "Slogans", 0.9),
@@ -80,8 +105,12 @@ def oped() -> Analysis:
         article=a,
         spans=spans,
         paragraphs=[
-            ParagraphLabels(0, {"Name_Calling-Labeling": 0.9, "Loaded_Language": 0.85, "Doubt": 0.4}),
-            ParagraphLabels(1, {"Flag_Waving": 0.92, "Appeal_to_Values": 0.5, "Name_Calling-Labeling": 0.7}),
+            ParagraphLabels(
+                0, {"Name_Calling-Labeling": 0.9, "Loaded_Language": 0.85, "Doubt": 0.4}
+            ),
+            ParagraphLabels(
+                1, {"Flag_Waving": 0.92, "Appeal_to_Values": 0.5, "Name_Calling-Labeling": 0.7}
+            ),
             ParagraphLabels(2, {"False_Dilemma-No_Choice": 0.88, "Appeal_to_Time": 0.8}),
             ParagraphLabels(3, {"Appeal_to_Hypocrisy": 0.83, "Doubt": 0.86}),
             ParagraphLabels(4, {"Slogans": 0.91, "Repetition": 0.6}),
@@ -89,7 +118,12 @@ def oped() -> Analysis:
         genre="opinion",
         genre_scores={"opinion": 0.92, "reporting": 0.06, "satire": 0.02},
         frames=["Political", "Cultural_identity"],
-        frame_scores={"Political": 0.81, "Cultural_identity": 0.62, "Economic": 0.41, "Morality": 0.2},
+        frame_scores={
+            "Political": 0.81,
+            "Cultural_identity": 0.62,
+            "Economic": 0.41,
+            "Morality": 0.2,
+        },
         model_id="fixture-model",
         model_version="0.0",
     )
@@ -135,7 +169,11 @@ def report_article() -> Analysis:
         genre="reporting",
         genre_scores={"opinion": 0.1, "reporting": 0.88, "satire": 0.02},
         frames=["Economic", "Policy_prescription_and_evaluation"],
-        frame_scores={"Economic": 0.7, "Policy_prescription_and_evaluation": 0.66, "Political": 0.45},
+        frame_scores={
+            "Economic": 0.7,
+            "Policy_prescription_and_evaluation": 0.66,
+            "Political": 0.45,
+        },
         model_id="fixture-model",
         model_version="0.0",
     )
@@ -156,7 +194,7 @@ BAD_TECHNIQUE = '"><script>alert(2)</script>'
 def hostile() -> Analysis:
     a = article(
         HOSTILE,
-        id="x\"><script>alert(3)</script>",
+        id='x"><script>alert(3)</script>',
         title='<script>alert("title")</script> "quoted" & more',
         outlet=IMG,
         author=ATTR,
@@ -174,7 +212,10 @@ def hostile() -> Analysis:
             span(a, "</mark></p><script>window.__pwned", "Loaded_Language", 0.6),
             span(a, "{{ 7*7 }}", BAD_TECHNIQUE, 0.55),
         ],
-        paragraphs=[ParagraphLabels(0, {"Loaded_Language": 0.9}), ParagraphLabels(2, {BAD_TECHNIQUE: 0.5})],
+        paragraphs=[
+            ParagraphLabels(0, {"Loaded_Language": 0.9}),
+            ParagraphLabels(2, {BAD_TECHNIQUE: 0.5}),
+        ],
         genre="<i>satire</i>",
         genre_scores={"<i>satire</i>": 0.6},
         frames=["<svg onload=alert(1)>"],
@@ -237,3 +278,20 @@ class PageParser:
         parser = _P(convert_charrefs=True)
         parser.feed(html)
         parser.close()
+
+
+def assert_fragments_cover(
+    text: str, start: int, end: int, pieces: list[tuple[int, int, str]]
+) -> None:
+    """The fragments of one span, as ``(from, to, rendered text)``, give back exactly
+    ``text[start:end]``: only whitespace between paragraphs may be left out."""
+    pieces = sorted(pieces)
+    assert pieces[0][0] == start and pieces[-1][1] == end
+    rebuilt = ""
+    pos = start
+    for a, b, shown in pieces:
+        assert shown == text[a:b]
+        assert a >= pos and not text[pos:a].strip(), "a gap other than whitespace"
+        rebuilt += text[pos:a] + shown
+        pos = b
+    assert rebuilt == text[start:end]

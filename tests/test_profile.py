@@ -91,7 +91,9 @@ def test_paragraphs_of_falls_back_to_whole_text() -> None:
 def test_evidence_is_whole_sentences_strongest_first_varied() -> None:
     a = oped()
     p = Profile.from_analysis(a, top=5)
-    assert [e.span.score for e in p.evidence] == sorted((e.span.score for e in p.evidence), reverse=True)
+    assert [e.span.score for e in p.evidence] == sorted(
+        (e.span.score for e in p.evidence), reverse=True
+    )
     assert len({e.span.technique for e in p.evidence}) == 5  # one per technique first
     nc = next(e for e in p.evidence if e.span.technique == "Name_Calling-Labeling")
     assert nc.text == (
@@ -131,13 +133,23 @@ def test_long_sentence_is_cut_around_the_span() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 120), st.integers(1, 30), st.sampled_from(TECHNIQUE_NAMES), st.floats(0, 1)),
+        st.tuples(
+            st.integers(0, 120),
+            st.integers(1, 30),
+            st.sampled_from(TECHNIQUE_NAMES),
+            st.floats(0, 1),
+        ),
         max_size=15,
     ),
     st.floats(0, 1),
 )
 def test_profile_invariants(raw: list[tuple[int, int, str, float]], min_score: float) -> None:
-    a = article(["Alpha beta gamma. Delta epsilon zeta eta.", "Theta iota kappa! Lambda mu nu xi omicron pi rho."])
+    a = article(
+        [
+            "Alpha beta gamma. Delta epsilon zeta eta.",
+            "Theta iota kappa! Lambda mu nu xi omicron pi rho.",
+        ]
+    )
     n = len(a.text)
     spans = [Span(t, s, min(s + L, n), sc) for s, L, t, sc in raw if s < n]
     p = Profile.from_analysis(Analysis(article=a, spans=spans, model_id="m"), min_score=min_score)

@@ -20,13 +20,18 @@ def _parse(svg: str) -> ET.Element:
 
 def test_hbar_chart() -> None:
     svg = hbar_chart(
-        [Bar("Loaded language", 6.0, symbol="W", key="Loaded_Language"), Bar(EVIL, 3.0, symbol="A")],
+        [
+            Bar("Loaded language", 6.0, symbol="W", key="Loaded_Language"),
+            Bar(EVIL, 3.0, symbol="A"),
+        ],
         title="Per 1,000 words",
         live="technique",
     )
     root = _parse(svg)
     assert "<script" not in svg and root.get("data-live") == "technique"
-    fills = [float(r.get("width", 0)) for r in root.iter(SVG + "rect") if r.get("class") == "c-fill"]
+    fills = [
+        float(r.get("width", 0)) for r in root.iter(SVG + "rect") if r.get("class") == "c-fill"
+    ]
     assert fills[0] > 0 and abs(fills[1] - fills[0] / 2) < 0.01
     labels = ["".join(t.itertext()) for t in root.iter(SVG + "text") if t.get("class") == "c-label"]
     assert labels == ["W Loaded language", f"A {EVIL}"]
@@ -45,7 +50,9 @@ def test_hbar_fixed_scale_and_empty() -> None:
 
 def test_grouped_bar_chart_tags_series() -> None:
     series = [Series("op-ed", "1", [6.1, 0.0]), Series(EVIL, "2", [0.0, 2.0], doc=1)]
-    root = _parse(grouped_bar_chart([("Name calling", "NC", "A"), ("Slogans", "SL", "C")], series, title="T"))
+    root = _parse(
+        grouped_bar_chart([("Name calling", "NC", "A"), ("Slogans", "SL", "C")], series, title="T")
+    )
     tags = [t.text for t in root.iter(SVG + "text") if t.get("class") == "c-tag"]
     assert tags == ["1", "2", "1", "2"]
     assert sum(1 for g in root.iter(SVG + "g") if g.get("class") == "bar") == 4

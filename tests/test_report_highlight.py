@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unspin.document import Article, Paragraph
-from unspin.report.highlight import Fragment, blocks, lanes, nest
+from unspin.report.highlight import Fragment, SpanIndex, blocks, lanes, nest
 
 TEXT = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -40,7 +40,9 @@ def test_crossing_spans_are_split() -> None:
 def test_same_start_puts_the_longer_span_outside() -> None:
     nodes = nest(TEXT, 0, 20, [(3, 6), (3, 12)])
     outer = next(n for n in nodes if isinstance(n, Fragment))
-    assert outer.span == 1 and isinstance(outer.children[0], Fragment) and outer.children[0].span == 0
+    assert (
+        outer.span == 1 and isinstance(outer.children[0], Fragment) and outer.children[0].span == 0
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -98,3 +100,18 @@ def test_blocks_without_paragraphs() -> None:
     a = article(["Only one."])
     a.paragraphs = []
     assert [(b.start, b.end, b.paragraph) for b in blocks(a)] == [(0, 9, 0)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 200), st.integers(1, 60)), max_size=30),
+    st.integers(0, 220),
+    st.integers(1, 80),
+)
+def test_span_index_finds_exactly_the_overlapping_spans(
+    raw: list[tuple[int, int]], lo: int, length: int
+) -> None:
+    spans = [(s, s + n) for s, n in raw]
+    hi = lo + length
+    expected = [i for i, (s, e) in enumerate(spans) if s < hi and e > lo]
+    assert SpanIndex(spans).overlapping(lo, hi) == expected

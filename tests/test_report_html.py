@@ -16,6 +16,7 @@ from fixtures_reports import (
     PWN,
     SCRIPT,
     PageParser,
+    assert_fragments_cover,
     hostile,
     no_model,
     oped,
@@ -23,8 +24,8 @@ from fixtures_reports import (
 )
 
 from unspin.compare import compare
-from unspin.document import Analysis
-from unspin.report.html import render_analysis, render_comparison
+from unspin.document import Analysis, Span
+from unspin.report.html import render_analyses, render_analysis, render_comparison
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def pages() -> dict[str, str]:
         "report": render_analysis(report_article()),
         "no_model": render_analysis(no_model()),
         "compare": render_comparison(compare([oped(), report_article(), hostile()])),
+        "many": render_analyses([oped(), report_article(), hostile()]),
     }
 
 
@@ -44,19 +46,31 @@ def _inline_script(html: str) -> str:
     return found[0]
 
 
-@pytest.mark.parametrize("name", ["oped", "hostile", "no_model", "compare"])
+@pytest.mark.parametrize("name", ["oped", "hostile", "no_model", "compare", "many"])
 def test_self_contained_and_locked_down(pages: dict[str, str], name: str) -> None:
     html = pages[name]
-    assert html.startswith("<!doctype html>\n<html lang=\"en\">")
+    assert html.startswith('<!doctype html>\n<html lang="en">')
     page = PageParser(html)
-    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    csp = next(
+        a["content"]
+        for t, a in page.tags
+        if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    )
     digest = base64.b64encode(hashlib.sha256(_inline_script(html).encode()).digest()).decode()
     assert f"script-src 'sha256-{digest}'" in csp
     assert "default-src 'none'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
     # the report's own two scripts: the code and its JSON data; nothing loaded from anywhere
     assert [s.get("type") for s in page.scripts] == ["application/json", None]
     assert not any(a.get("src") for _, a in page.tags)
-    assert not {t for t, _ in page.tags} & {"img", "link", "iframe", "object", "embed", "base", "form"}
+    assert not {t for t, _ in page.tags} & {
+        "img",
+        "link",
+        "iframe",
+        "object",
+        "embed",
+        "base",
+        "form",
+    }
     assert "url(" not in html and "@import" not in html
     hrefs = [a["href"] for t, a in page.tags if "href" in a]
     assert all(h.startswith(("#", "https://")) for h in hrefs), hrefs
@@ -86,7 +100,8 @@ def _check_marks(html: str, analyses: list[Analysis]) -> int:
     for frags in spans.values():
         text = analyses[int(frags[0]["data-doc"])].article.text
         start, end = int(frags[0]["data-start"]), int(frags[0]["data-end"])
-        assert "".join(f["#text"] for f in sorted(frags, key=lambda f: int(f["data-from"]))) == text[start:end]
+        pieces = [(int(f["data-from"]), int(f["data-to"]), f["#text"]) for f in frags]
+        assert_fragments_cover(text, start, end, pieces)
         assert sum(1 for f in frags if f.get("data-first")) == 1
     return len(spans)
 
@@ -106,11 +121,28 @@ def test_paragraph_text_is_rendered_verbatim(pages: dict[str, str]) -> None:
 
 def test_hostile_text_is_inert(pages: dict[str, str]) -> None:
     html = pages["hostile"]
-    for bad in ("<script>alert", "<img", "<svg onload", "<b>", "<i>", "onmouseover=\"alert", "</mark></p><script>"):
+    for bad in (
+        "<script>alert",
+        "<img",
+        "<svg onload",
+        "<b>",
+        "<i>",
+        'onmouseover="alert',
+        "</mark></p><script>",
+    ):
         assert bad not in html.replace("<script>" + _inline_script(html), ""), bad
     page = PageParser(html)
     visible = "".join(page.text)
-    for s in (SCRIPT, IMG, ATTR, PWN, "{{ 7*7 }}", "&lt;b&gt;", "<b>bold note</b>", '<script>alert("title")</script>'):
+    for s in (
+        SCRIPT,
+        IMG,
+        ATTR,
+        PWN,
+        "{{ 7*7 }}",
+        "&lt;b&gt;",
+        "<b>bold note</b>",
+        '<script>alert("title")</script>',
+    ):
         assert s in visible, s
     assert "javascript:" not in " ".join(a.get("href", "") for _, a in page.tags)
     # attribute values survive escaping exactly, so no attribute can be broken out of
@@ -121,7 +153,9 @@ def test_hostile_text_is_inert(pages: dict[str, str]) -> None:
 
 def test_script_data_is_json_without_markup(pages: dict[str, str]) -> None:
     html = pages["hostile"]
-    block = re.search(r'<script type="application/json" id="unspin-data">(.*?)</script>', html, re.S)
+    block = re.search(
+        r'<script type="application/json" id="unspin-data">(.*?)</script>', html, re.S
+    )
     assert block
     assert "<" not in block.group(1) and ">" not in block.group(1)
     data = json.loads(block.group(1))
@@ -161,7 +195,16 @@ def test_no_model_note_is_prominent(pages: dict[str, str]) -> None:
 def test_min_score_drops_weak_spans() -> None:
     html = render_analysis(oped(), min_score=0.8)
     page = PageParser(html)
-    assert {float(m["data-score"]) for m in page.marks} == {0.91, 0.86, 0.93, 0.89, 0.81, 0.84, 0.87, 0.9}
+    assert {float(m["data-score"]) for m in page.marks} == {
+        0.91,
+        0.86,
+        0.93,
+        0.89,
+        0.81,
+        0.84,
+        0.87,
+        0.9,
+    }
     assert 'min="0.8"' in html and 'value="0.8"' in html
 
 
@@ -182,3 +225,25 @@ def test_comparison_page(pages: dict[str, str]) -> None:
 def test_comparison_without_model_does_not_compare_zeros() -> None:
     html = render_comparison(compare([no_model(), report_article()]))
     assert "Not compared" in html and 'data-live="category"' not in html
+
+
+def test_span_across_paragraphs_is_split_at_the_gap() -> None:
+    a = oped()
+    p0, p1 = a.article.paragraphs[:2]
+    start, end = p0.end - 9, p1.start + 5
+    a.spans.append(Span("Loaded_Language", start, end, 0.5))
+    page = PageParser(render_analysis(a))
+    frags = [m for m in page.marks if (int(m["data-start"]), int(m["data-end"])) == (start, end)]
+    text = a.article.text
+    assert len(frags) >= 2 and sum(1 for f in frags if f.get("data-first")) == 1
+    assert "".join(f["#text"] for f in frags) == text[start : p0.end] + text[p1.start : end]
+    _check_marks(render_analysis(a), [a])
+
+
+def test_many_reports_in_one_page(pages: dict[str, str]) -> None:
+    html = pages["many"]
+    three = [oped(), report_article(), hostile()]
+    _check_marks(html, three)
+    assert html.count('type="range"') == 1 and html.count('class="report"') == 3
+    assert '<a href="#doc-title-1">Council delays vote on harbour plan</a>' in html
+    assert render_analyses([oped()]) == render_analysis(oped())

@@ -134,7 +134,14 @@ def test_offsets_outside_the_text_are_refused() -> None:
 
 @pytest.mark.parametrize(
     ("version", "ok"),
-    [(SCHEMA_VERSION, True), ("1.9", False), ("2.0", False), ("0.1", False), ("x", False), (None, False)],
+    [
+        (SCHEMA_VERSION, True),
+        ("1.9", False),
+        ("2.0", False),
+        ("0.1", False),
+        ("x", False),
+        (None, False),
+    ],
 )
 def test_schema_version_is_checked(version: str | None, ok: bool) -> None:
     data = oped().to_dict()
@@ -167,7 +174,12 @@ def test_jsonl_round_trip_and_streaming() -> None:
 
 
 def test_jsonl_errors_give_the_line() -> None:
-    lines = dumps_jsonl([oped()]) + "\n" + json.dumps({"schema_version": "9.0", "article": {"text": ""}}) + "\n"
+    lines = (
+        dumps_jsonl([oped()])
+        + "\n"
+        + json.dumps({"schema_version": "9.0", "article": {"text": ""}})
+        + "\n"
+    )
     with pytest.raises(InputError, match="^Line 3: "):
         loads_jsonl(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .analyze import analyze, analyze_many
+from .compare import Comparison, compare
 from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
 
 __version__ = "0.1.0"
@@ -10,10 +11,12 @@ __version__ = "0.1.0"
 __all__ = [
     "Analysis",
     "Article",
+    "Comparison",
     "Paragraph",
     "ParagraphLabels",
     "Span",
     "__version__",
     "analyze",
     "analyze_many",
+    "compare",
 ]

@@ -37,7 +37,10 @@ EXIT_BUG = 1
 # `unspin analyze` starts fast and works without the extras. Add them as "module:attr":
 # e.g. "serve": "unspin.server.cli:serve", "train": "unspin.train.cli:train",
 #      "compare": "unspin.compare:compare_command", "predict": "unspin.model.cli:predict".
-LAZY_COMMANDS: dict[str, str] = {"train": "unspin.train.cli:train_command"}
+LAZY_COMMANDS: dict[str, str] = {
+    "train": "unspin.train.cli:train_command",
+    "serve": "unspin.server.cli:serve",
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -409,6 +412,10 @@ def _with_source(item: str, err: BaseException) -> str:
     "--allow-private", is_flag=True,
     help="Allow URLs on private, local or reserved networks (off by default: SSRF guard).",
 )  # fmt: skip
+@click.option(
+    "--restart", is_flag=True,
+    help="jsonl to a file: empty it and start over, instead of skipping what it already holds.",
+)  # fmt: skip
 @handle_errors
 def analyze_command(
     sources: tuple[str, ...],
@@ -417,9 +424,13 @@ def analyze_command(
     min_score: float | None,
     no_color: bool,
     allow_private: bool,
+    restart: bool,
 ) -> None:
     """Analyse articles: files (.txt, SemEval layout, .html, RSS/Atom), directories, glob
     patterns, http(s) URLs, or - for standard input.
+
+    JSON Lines written to a file (-o FILE) resume: an interrupted run, started again, skips
+    the articles already in FILE (--restart starts over).
 
     \b
     Examples:
@@ -452,6 +463,32 @@ def analyze_command(
             failed(source, err)
     if "-" in items and sys.stdin.isatty():
         click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
+
+    if fmt == "jsonl" and output not in (None, "-") and not os.path.isdir(output):
+        from .batch import analyze_to_jsonl
+
+        def batch_failed(item: str, err: Exception) -> None:
+            nonlocal exit_code
+            if isinstance(err, UnspinError):
+                return failed(item, err)
+            if _debug():
+                raise err
+            error(_with_source(item, Exception(_bug_message(err))))
+            exit_code = exit_code or EXIT_BUG
+
+        try:
+            with _progress(len(items)) as advance:
+                result = analyze_to_jsonl(
+                    items, output, resume=not restart, settings=settings, progress=advance,
+                    on_error=batch_failed,
+                )  # fmt: skip
+        except KeyboardInterrupt:
+            click.echo(f"unspin: {output} holds the analyses so far; run again to resume.", err=True)
+            raise
+        for note in result.notes:
+            click.echo(f"unspin: note: {_one_line(note)}", err=True)
+        click.echo(result.summary(), err=True)
+        ctx.exit(exit_code)
 
     model = load_default() if items else None
     writer = _make_writer(fmt, output, threshold, no_color)
@@ -489,11 +526,11 @@ def analyze_command(
 
 
 @cli.command("predict")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))  # type: ignore[type-var]
 @click.option("--task", type=click.Choice(["st1", "st2", "st3", "spans"]), required=True,
               help="st1: genre; st2: frames; st3: paragraph techniques; spans: technique spans.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)  # type: ignore[type-var]
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),  # type: ignore[type-var]
               help="st3 only: write exactly this template's rows, in its order.")
 @handle_errors
 def predict_command(directory: Path, task: str, output: Path, template: Path | None) -> None:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from .document import Analysis, Article, Paragraph, Span
 from .taxonomy import CATEGORIES, TECHNIQUE_NAMES, category_of
 
-__all__ = ["OTHER_CATEGORY", "Evidence", "Profile", "category_key", "paragraphs_of", "sentence_around"]
+__all__ = [
+    "OTHER_CATEGORY",
+    "Evidence",
+    "Profile",
+    "category_key",
+    "paragraphs_of",
+    "sentence_around",
+]
 
 OTHER_CATEGORY = "other"
 """Category key for technique names the taxonomy does not know (e.g. from a newer model)."""
@@ -72,9 +79,9 @@ def sentence_around(article: Article, span: Span) -> tuple[int, int, bool, bool]
     s_start, s_end = lo, hi
     for m in _SENTENCE_END.finditer(text, lo, max(lo, span.start)):
         s_start = m.end()
-    m = _SENTENCE_END.search(text, max(span.end - 1, lo), hi)
-    if m:
-        s_end = m.end() if m.group() != "\n" else m.start()
+    end_match = _SENTENCE_END.search(text, max(span.end - 1, lo), hi)
+    if end_match:
+        s_end = end_match.end() if end_match.group() != "\n" else end_match.start()
     s_end = max(s_end, min(span.end, hi))
     while s_start < span.start and text[s_start].isspace():
         s_start += 1
@@ -144,6 +151,20 @@ def _density(article: Article, spans: list[Span], bins: int) -> tuple[float, ...
         in_bin = (i + 1) * words // bins - i * words // bins
         out.append(per_1000(counts[i], in_bin))
     return tuple(out)
+
+
+def _touched(paragraphs: list[Paragraph], spans: list[Span]) -> set[int]:
+    """Indices of the paragraphs that at least one span overlaps."""
+    ordered = sorted(paragraphs, key=lambda p: p.start)
+    starts = [p.start for p in ordered]
+    out: set[int] = set()
+    for s in spans:
+        k = max(0, bisect.bisect_right(starts, s.start) - 1)
+        while k < len(ordered) and ordered[k].start < s.end:
+            if ordered[k].end > s.start:
+                out.add(ordered[k].index)
+            k += 1
+    return out
 
 
 def _measured(analysis: Analysis) -> bool:
@@ -216,11 +237,7 @@ class Profile:
             for p in analysis.paragraphs
             if any(score >= min_score for score in p.techniques.values())
         }
-        with_technique = sum(
-            1
-            for p in paragraphs
-            if p.index in labelled or any(s.start < p.end and s.end > p.start for s in spans)
-        )
+        with_technique = len(labelled & {p.index for p in paragraphs} | _touched(paragraphs, spans))
         return cls(
             min_score=min_score,
             words=words,

@@ -14,6 +14,7 @@ __all__ = [
     "loads_analysis",
     "print_analysis",
     "print_comparison",
+    "render_analyses",
     "render_analysis",
     "render_comparison",
 ]
@@ -23,6 +24,7 @@ _HOME = {
     "loads_analysis": "jsonio",
     "print_analysis": "terminal",
     "print_comparison": "terminal",
+    "render_analyses": "html",
     "render_analysis": "html",
     "render_comparison": "html",
 }

@@ -21,7 +21,7 @@ __all__ = ["SERIES_COLORS", "Bar", "Series", "density_chart", "grouped_bar_chart
 SERIES_COLORS = ("#1f5f99", "#b35900", "#2e7d32", "#8e3b7a", "#555555", "#00798c")
 SERIES_DASHES = ("", "7 4", "2 3", "10 3 2 3", "4 2", "1 2")
 
-_WIDTH = 480
+_WIDTH = 420
 _PAD = 4
 
 
@@ -90,13 +90,12 @@ def hbar_chart(
     scale = _scale([b.value for b in bars], max_value)
     rows = []
     for i, b in enumerate(bars):
-        y = _PAD + i * 38
-        width = max(0.0, min(1.0, b.value / scale)) * plot_w
+        bar_w = max(0.0, min(1.0, b.value / scale)) * plot_w
         rows.append(
             {
                 "bar": b,
-                "y": y,
-                "width": round(width, 2),
+                "y": _PAD + i * 38,
+                "width": round(bar_w, 2),
                 "text": b.text or fmt_rate(b.value),
             }
         )
@@ -104,7 +103,7 @@ def hbar_chart(
     return _render(
         "hbar.svg.j2",
         title=title,
-        aria=_aria(title, [f"{r['bar'].label} {r['text']}" for r in rows]),  # type: ignore[attr-defined]
+        aria=_aria(title, [f"{b.label} {r['text']}" for b, r in zip(bars, rows, strict=True)]),
         rows=rows,
         width=width,
         height=height,
@@ -165,9 +164,7 @@ def grouped_bar_chart(
     )
 
 
-def density_chart(
-    series: Sequence[Series], *, title: str, unit: str = "per 1,000 words"
-) -> Markup:
+def density_chart(series: Sequence[Series], *, title: str, unit: str = "per 1,000 words") -> Markup:
     """Technique density from the beginning to the end of the article (area for one
     article, dashed and tagged lines for several)."""
     height = 170

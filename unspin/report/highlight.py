@@ -10,7 +10,8 @@ turns into underlines at different depths, so that stacked detections stay visib
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..document import Analysis, Article, Span
@@ -58,15 +59,44 @@ def blocks(article: Article) -> list[Block]:
     return out
 
 
-def nest(text: str, lo: int, hi: int, spans: Sequence[tuple[int, int]]) -> list[Node]:
-    """Nodes for ``text[lo:hi]``; ``spans`` are ``(start, end)`` pairs, clipped to the block.
+class SpanIndex:
+    """Finds the spans overlapping a stretch of text without scanning them all (long
+    articles have hundreds of paragraphs and thousands of spans)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self.spans = spans
+        self.order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+        self.starts = [spans[i][0] for i in self.order]
+        self.longest = max((e - s for s, e in spans), default=0)
+
+    def overlapping(self, lo: int, hi: int) -> list[int]:
+        """Indices, in input order, of the spans with ``start < hi`` and ``end > lo``."""
+        a = bisect.bisect_left(self.starts, lo - self.longest)
+        b = bisect.bisect_left(self.starts, hi)
+        return sorted(i for i in self.order[a:b] if self.spans[i][1] > lo)
+
+
+def nest(
+    text: str,
+    lo: int,
+    hi: int,
+    spans: Sequence[tuple[int, int]],
+    candidates: Iterable[int] | None = None,
+    started: set[int] | None = None,
+) -> list[Node]:
+    """Nodes for ``text[lo:hi]``; ``spans`` are ``(start, end)`` pairs, clipped to the block
+    (``candidates``: the indices worth looking at, e.g. from ``SpanIndex``; ``started``:
+    spans already begun in earlier blocks, updated, so only a span's very first fragment
+    is marked ``first``).
 
     Where spans start together the longer one is outside; where a span ends while spans
     opened after it are still open, those are closed and reopened as new fragments.
     """
-    clipped = {
-        i: (max(s, lo), min(e, hi)) for i, (s, e) in enumerate(spans) if max(s, lo) < min(e, hi)
-    }
+    clipped = {}
+    for i in range(len(spans)) if candidates is None else candidates:
+        s, e = spans[i]
+        if max(s, lo) < min(e, hi):
+            clipped[i] = (max(s, lo), min(e, hi))
     points = sorted({lo, hi} | {p for se in clipped.values() for p in se})
     starting: dict[int, list[int]] = {}
     for i, (s, _) in clipped.items():
@@ -74,7 +104,7 @@ def nest(text: str, lo: int, hi: int, spans: Sequence[tuple[int, int]]) -> list[
     root = Fragment(span=-1, start=lo, end=hi, first=False)
     stack = [root]
     open_ids: list[int] = []
-    started: set[int] = set()
+    started = set() if started is None else started
     for k, p in enumerate(points[:-1]):
         ending = [j for j, i in enumerate(open_ids) if clipped[i][1] == p]
         reopen: list[int] = []
@@ -85,7 +115,9 @@ def nest(text: str, lo: int, hi: int, spans: Sequence[tuple[int, int]]) -> list[
             for frag in stack[cut + 1 :]:
                 frag.end = p
             del stack[cut + 1 :]
-        for i in sorted(reopen + starting.get(p, []), key=lambda i: (-clipped[i][1], clipped[i][0], i)):
+        for i in sorted(
+            reopen + starting.get(p, []), key=lambda i: (-clipped[i][1], clipped[i][0], i)
+        ):
             frag = Fragment(span=i, start=p, end=clipped[i][1], first=i not in started)
             started.add(i)
             stack[-1].children.append(frag)
@@ -133,6 +165,11 @@ def block_labels(
                     scores[name] = max(score, scores.get(name, 0.0))
     labelled = set(scores)
     for s in spans:
-        if s.technique not in labelled and s.score >= min_score and s.start < block.end and s.end > block.start:
+        if (
+            s.technique not in labelled
+            and s.score >= min_score
+            and s.start < block.end
+            and s.end > block.start
+        ):
             scores[s.technique] = max(s.score, scores.get(s.technique, 0.0))
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

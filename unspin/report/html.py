@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -22,7 +23,7 @@ from .view import DocView, doc_view, script_data
 if TYPE_CHECKING:
     from ..compare import Comparison
 
-__all__ = ["content_security_policy", "render_analysis", "render_comparison"]
+__all__ = ["content_security_policy", "render_analyses", "render_analysis", "render_comparison"]
 
 _UNDERLINES = ("solid", "dashed", "dotted", "double", "solid", "dashed", "dotted")
 
@@ -64,17 +65,21 @@ def _page(template: str, *, docs: list[DocView], min_score: float, **context: An
     if "</script" in script.lower():  # would end the element early; never ship such a script
         raise RuntimeError("report.js must not contain '</script'")
     models = sorted({d.model for d in docs if d.model != "none"})
-    return environment().get_template(template).render(
-        csp=content_security_policy(script),
-        css=Markup(static_text("report.css")),
-        script=Markup(script),
-        categories=_category_styles(),
-        version=__version__,
-        models=", ".join(models),
-        data=script_data(docs, min_score),
-        docs=docs,
-        min_score=min_score,
-        **context,
+    return (
+        environment()
+        .get_template(template)
+        .render(
+            csp=content_security_policy(script),
+            css=Markup(static_text("report.css")),
+            script=Markup(script),
+            categories=_category_styles(),
+            version=__version__,
+            models=", ".join(models),
+            data=script_data(docs, min_score),
+            docs=docs,
+            min_score=min_score,
+            **context,
+        )
     )
 
 
@@ -88,6 +93,21 @@ def render_analysis(analysis: Analysis, *, min_score: float = 0.0) -> str:
         d=d,
         kind="persuasion report",
         page_title=f"{d.title} \u2013 unspin report",
+    )
+
+
+def render_analyses(analyses: Sequence[Analysis], *, min_score: float = 0.0) -> str:
+    """Several full reports in one standalone HTML document (one slider for all)."""
+    if len(analyses) == 1:
+        return render_analysis(analyses[0], min_score=min_score)
+    docs = [doc_view(a, doc=i, min_score=min_score) for i, a in enumerate(analyses)]
+    return _page(
+        "many.html.j2",
+        docs=docs,
+        min_score=min_score,
+        total=sum(len(d.spans) for d in docs),
+        kind="persuasion reports",
+        page_title=f"{len(docs)} articles \u2013 unspin report",
     )
 
 
@@ -164,7 +184,9 @@ def render_comparison(comparison: Comparison, *, min_score: float = 0.0) -> str:
         charts=_comparison_charts(c, docs),
         notes=[f"{', '.join(tags)}: {note}" for note, tags in notes.items()],
         total=sum(len(d.spans) for d in docs),
-        infos=sorted({i for d in docs for i in d.techniques}, key=lambda i: (i.category_index, i.label)),
+        infos=sorted(
+            {i for d in docs for i in d.techniques}, key=lambda i: (i.category_index, i.label)
+        ),
         ratio_text={2.0: "half", 3.0: "a third", 4.0: "a quarter"}.get(c.ratio, f"1/{c.ratio:g}"),
         kind="comparison",
         page_title=f"Comparison of {len(docs)} articles \u2013 unspin",

@@ -88,7 +88,7 @@ def loads_jsonl(text: str) -> list[Analysis]:
 
 def _check_version(data: Any) -> None:
     if not isinstance(data, dict) or "article" not in data:
-        raise InputError("This JSON is not an unspin analysis (no \"article\").")
+        raise InputError('This JSON is not an unspin analysis (no "article").')
     version = data.get("schema_version")
     if not isinstance(version, str):
         raise InputError("This JSON has no schema_version: it was not written by unspin.")
@@ -130,7 +130,10 @@ def validate(data: Any) -> None:
         raise InputError(f"Invalid analysis at {where}: {message}{more}.")
     text = data["article"]["text"]
     n = len(text)
-    for kind, items in (("article.paragraphs", data["article"].get("paragraphs", [])), ("spans", data.get("spans", []))):
+    for kind, items in (
+        ("article.paragraphs", data["article"].get("paragraphs", [])),
+        ("spans", data.get("spans", [])),
+    ):
         for i, item in enumerate(items):
             if not item["start"] <= item["end"] <= n:
                 raise InputError(

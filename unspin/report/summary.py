@@ -158,7 +158,11 @@ def summarize(c: Comparison) -> str:
     """One plain-language paragraph; every number in it is also shown in the report."""
     if not c.measured:
         return _unmeasured(c)
-    threshold = f" (counting detections of {fmt_pct(c.min_score)} confidence or more)" if c.min_score > 0 else ""
+    threshold = (
+        f" (counting detections of {fmt_pct(c.min_score)} confidence or more)"
+        if c.min_score > 0
+        else ""
+    )
     sentences = [
         _intensity(c, threshold),
         _contrasts(c),

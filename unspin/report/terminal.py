@@ -22,7 +22,7 @@ from rich.text import Text
 from ..document import Analysis, Span
 from ..profile import Evidence, Profile
 from . import labels
-from .highlight import block_labels, blocks
+from .highlight import SpanIndex, block_labels, blocks
 from .labels import fmt_pct, fmt_rate, fmt_score, technique_info
 
 if TYPE_CHECKING:
@@ -51,15 +51,21 @@ def _marker(technique: str) -> Style:
 
 def highlight(text: str, lo: int, hi: int, spans: Sequence[Span]) -> Text:
     """``text[lo:hi]`` with each span in its category colour and between ``[`` ``]CODE``."""
-    clipped = [(max(s.start, lo), min(s.end, hi), s) for s in spans if max(s.start, lo) < min(s.end, hi)]
+    clipped = [
+        (max(s.start, lo), min(s.end, hi), s) for s in spans if max(s.start, lo) < min(s.end, hi)
+    ]
     points = sorted({lo, hi} | {p for a, b, _ in clipped for p in (a, b)})
     out = Text()
     open_: list[tuple[int, int, Span]] = []
     for k, p in enumerate(points):
         for item in [x for x in reversed(open_) if x[1] == p]:
             open_.remove(item)
-            out.append("]" + technique_info(item[2].technique).abbr, style=_marker(item[2].technique))
-        for item in sorted((x for x in clipped if x[0] == p), key=lambda x: (-x[1], x[2].technique)):
+            out.append(
+                "]" + technique_info(item[2].technique).abbr, style=_marker(item[2].technique)
+            )
+        for item in sorted(
+            (x for x in clipped if x[0] == p), key=lambda x: (-x[1], x[2].technique)
+        ):
             open_.append(item)
             out.append("[", style=_marker(item[2].technique))
         if k + 1 < len(points):
@@ -179,7 +185,9 @@ def print_analysis(analysis: Analysis, console: Console, *, min_score: float = 0
     """The whole report: header, notes, profile, annotated text, key and evidence."""
     article = analysis.article
     profile = Profile.from_analysis(analysis, min_score=min_score)
-    spans = [s for s in analysis.spans_at_least(min_score) if 0 <= s.start < s.end <= len(article.text)]
+    spans = [
+        s for s in analysis.spans_at_least(min_score) if 0 <= s.start < s.end <= len(article.text)
+    ]
     console.print(Text(_clean(article.title or "Untitled article"), style="bold"))
     console.print(_source(analysis))
     console.print(Text("Genre: ", style="bold").append_text(_genre(analysis)))
@@ -188,13 +196,19 @@ def print_analysis(analysis: Analysis, console: Console, *, min_score: float = 0
     console.print(Rule("Persuasion profile" + _threshold(min_score), align="left"))
     console.print(_profile_line(profile))
     if profile.span_count:
-        console.print(Text.assemble("Density, beginning to end: ", (_sparkline(profile.density), "bold")))
+        console.print(
+            Text.assemble("Density, beginning to end: ", (_sparkline(profile.density), "bold"))
+        )
         console.print(_profile_table(profile))
     console.print(Rule("Text", align="left"))
+    index = SpanIndex([(s.start, s.end) for s in spans])
     for b in blocks(article):
+        near = [spans[i] for i in index.overlapping(b.start, b.end)]
         label = f"\u00b6{b.paragraph + 1} " if b.paragraph is not None else ""
-        console.print(Text(label, style="bold").append_text(highlight(article.text, b.start, b.end, spans)))
-        found = block_labels(analysis, b, spans, min_score)
+        console.print(
+            Text(label, style="bold").append_text(highlight(article.text, b.start, b.end, near))
+        )
+        found = block_labels(analysis, b, near, min_score)
         if found:
             line = Text("   \u2192 ", style=_MUTED)
             for i, (name, score) in enumerate(found):
@@ -211,7 +225,12 @@ def print_analysis(analysis: Analysis, console: Console, *, min_score: float = 0
         console.print(Rule("Strongest evidence", align="left"))
         for ev in profile.evidence:
             console.print(_evidence_text(analysis, ev))
-    console.print(Text("Detections are automatic and can be wrong: read the quoted text before relying on it.", style=_MUTED))
+    console.print(
+        Text(
+            "Detections are automatic and can be wrong: read the quoted text before relying on it.",
+            style=_MUTED,
+        )
+    )
 
 
 def print_comparison(comparison: Comparison, console: Console, *, min_score: float = 0.0) -> None:
@@ -219,7 +238,15 @@ def print_comparison(comparison: Comparison, console: Console, *, min_score: flo
     c = comparison.at(max(min_score, comparison.min_score))
     console.print(Text(f"Comparing {len(c.analyses)} articles", style="bold"))
     for tag, a in zip(c.tags, c.analyses, strict=True):
-        console.print(Text.assemble((f" {tag} ", "bold reverse"), " ", _clean(a.article.title or "Untitled article"), "  ", _source(a)))
+        console.print(
+            Text.assemble(
+                (f" {tag} ", "bold reverse"),
+                " ",
+                _clean(a.article.title or "Untitled article"),
+                "  ",
+                _source(a),
+            )
+        )
     for tag, a in zip(c.tags, c.analyses, strict=True):
         _notes([f"article {tag}: {n}" for n in a.notes], console)
     console.print(Rule("In short" + _threshold(c.min_score), align="left"))

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from ..document import Analysis, Span
 from ..profile import Evidence, Profile
 from . import charts, labels
-from .highlight import Fragment, block_labels, blocks, lanes, nest
+from .highlight import Fragment, SpanIndex, block_labels, blocks, lanes, nest
 from .labels import TechniqueInfo, technique_info
 
 _FRAME_COLOR, _FRAME_SELECTED = "#A9C1DB", "#3D6A99"
@@ -172,7 +172,7 @@ def _profile_charts(doc: int, profile: Profile, infos: list[TechniqueInfo]) -> t
         for info in sorted(infos, key=lambda i: (-profile.rate(i.name), i.category_index, i.label))
     ]
     para_bar = charts.Bar(
-        label=f"{profile.paragraphs_with_technique} of {profile.paragraphs} paragraphs",
+        label=f"Of {profile.paragraphs} paragraphs",
         value=profile.paragraph_share,
         text=labels.fmt_pct(profile.paragraph_share),
         color="#7a8ea8",
@@ -180,13 +180,24 @@ def _profile_charts(doc: int, profile: Profile, infos: list[TechniqueInfo]) -> t
         doc=doc,
     )
     return (
-        charts.hbar_chart(cat_bars, title="Techniques per 1,000 words, by category", live="category"),
-        charts.hbar_chart(tech_bars, title="Techniques per 1,000 words, by technique", live="technique"),
         charts.hbar_chart(
-            [para_bar], title="Paragraphs with at least one technique", max_value=1.0, live="paragraphs"
+            cat_bars, title="Techniques per 1,000 words, by category", live="category"
+        ),
+        charts.hbar_chart(
+            tech_bars, title="Techniques per 1,000 words, by technique", live="technique"
+        ),
+        charts.hbar_chart(
+            [para_bar],
+            title="Paragraphs with at least one technique",
+            max_value=1.0,
+            live="paragraphs",
         ),
         charts.density_chart(
-            [charts.Series(name="Density", tag="", values=profile.density, color="#3D6A99", doc=doc)],
+            [
+                charts.Series(
+                    name="Density", tag="", values=profile.density, color="#3D6A99", doc=doc
+                )
+            ],
             title="Technique density along the article",
         ),
     )
@@ -206,7 +217,10 @@ def doc_view(
     ]
     block_views = []
     numbers: dict[int, int] = {}
+    index = SpanIndex(pairs)
+    started: set[int] = set()
     for b in blocks(article):
+        near = index.overlapping(b.start, b.end)
         number = None
         if b.paragraph is not None:
             number = numbers[b.paragraph] = len(numbers) + 1
@@ -216,10 +230,10 @@ def doc_view(
                 end=b.end,
                 paragraph=b.paragraph,
                 number=number,
-                nodes=nest(article.text, b.start, b.end, pairs),
+                nodes=nest(article.text, b.start, b.end, pairs, near, started),
                 labels=[
                     LabelView(technique_info(n), score)
-                    for n, score in block_labels(analysis, b, spans, min_score)
+                    for n, score in block_labels(analysis, b, [spans[i] for i in near], min_score)
                 ],
             )
         )
@@ -227,9 +241,7 @@ def doc_view(
     for bv in block_views:
         for lv in bv.labels:
             counts.setdefault(lv.info.name, 0)
-    infos = sorted(
-        {technique_info(n) for n in counts}, key=lambda i: (i.category_index, i.label)
-    )
+    infos = sorted({technique_info(n) for n in counts}, key=lambda i: (i.category_index, i.label))
     legend = [
         LegendGroup(
             category=labels.category(key),

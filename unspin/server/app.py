@@ -27,6 +27,7 @@ from .middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
+from .templating import static_files
 
 log = logging.getLogger("unspin.server")
 
@@ -56,8 +57,9 @@ def create_app(
     served (None: any, for a server deliberately exposed beyond this machine).
     """
     settings = settings or load_settings()
+    static_files()  # read the pages' static files once, now
     engine = Engine(settings, model)
-    store = jobs or JobStore()
+    store = jobs if jobs is not None else JobStore()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +90,7 @@ def create_app(
     return app
 
 
-def _check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int) -> None:
     """A clear message now rather than uvicorn's traceback-like exit later."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -115,7 +117,7 @@ def serve(
     settings = settings or load_settings()
     wildcard = host in ("0.0.0.0", "::", "")
     allowed = None if wildcard else (*LOCAL_HOSTS, host)
-    _check_port(host, port)
+    check_port(host, port)
     app = create_app(settings, allowed_hosts=allowed)
     uvicorn.run(
         app,

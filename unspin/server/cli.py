@@ -1,10 +1,12 @@
-"""``unspin serve``: the click command, imported only when it runs (it needs the extras)."""
+"""``unspin serve``: the click command, imported only when it runs (it needs the extras).
+
+An UnspinError (the port is taken) is printed on one line by ``unspin.cli.main``.
+"""
 
 from __future__ import annotations
 
 import click
 
-from ..cli import handle_errors
 from ..config import load_settings
 
 
@@ -23,7 +25,6 @@ from ..config import load_settings
     help="Analyses run at once [default: UNSPIN_SERVER_WORKERS or 2].",
 )  # fmt: skip
 @click.option("--access-log", is_flag=True, help="Log every request.")
-@handle_errors
 def serve(host: str, port: int, allow_private: bool, workers: int | None, access_log: bool) -> None:
     """Start the web app: paste, upload or link an article in a browser and read its report;
     programs use the JSON API (its description is at /openapi.json).
@@ -33,6 +34,7 @@ def serve(host: str, port: int, allow_private: bool, workers: int | None, access
       unspin serve                 # then open http://127.0.0.1:8000/
       unspin serve --port 8080
     """
+    from .app import check_port
     from .app import serve as run
 
     settings = load_settings(
@@ -44,6 +46,7 @@ def serve(host: str, port: int, allow_private: bool, workers: int | None, access
             "this machine can use the server.",
             err=True,
         )
+    check_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"unspin: serving on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
     run(host, port, settings=settings, access_log=access_log)

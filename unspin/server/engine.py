@@ -14,6 +14,7 @@ import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, TypeVar
 
 from ..analyze import NO_MODEL_NOTE
@@ -36,6 +37,13 @@ _WARM_TEXT = (
 )
 
 
+def _closed_pool() -> ThreadPoolExecutor:
+    """A placeholder until :meth:`Engine.start`: submitting to it raises at once."""
+    pool = ThreadPoolExecutor(1)
+    pool.shutdown()
+    return pool
+
+
 class Engine:
     """Shared state of one app: settings, the model, the worker pools and their load."""
 
@@ -47,12 +55,7 @@ class Engine:
         self.started = False
         self.active = 0  # analyses running in the pool
         self.waiting = 0  # analyses queued for a slot
-        self._cpu = concurrent.futures.ThreadPoolExecutor(
-            max(1, settings.server_workers), thread_name_prefix="unspin-model"
-        )
-        self._io = concurrent.futures.ThreadPoolExecutor(
-            IO_THREADS, thread_name_prefix="unspin-fetch"
-        )
+        self._cpu = self._io = _closed_pool()
         self._slots: asyncio.Semaphore | None = None
         self._start_lock = asyncio.Lock()
 
@@ -93,13 +96,21 @@ class Engine:
         async with self._start_lock:
             if self.started:
                 return
-            self._slots = asyncio.Semaphore(max(1, self.settings.server_workers))
-            await asyncio.get_running_loop().run_in_executor(self._cpu, self._warm)
+            workers = max(1, self.settings.server_workers)
+            self._cpu = ThreadPoolExecutor(workers, thread_name_prefix="unspin-model")
+            self._io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="unspin-fetch")
+            self._slots = asyncio.Semaphore(workers)
+            self.active = self.waiting = 0
+            if self.model is None and self.model_error is None:
+                await asyncio.get_running_loop().run_in_executor(self._cpu, self._warm)
             self.started = True
 
     def close(self) -> None:
+        """Stop the pools (at shutdown); a later :meth:`start` makes new ones, so that the
+        app survives a lifespan restart (test clients do that)."""
         self._cpu.shutdown(wait=False, cancel_futures=True)
         self._io.shutdown(wait=False, cancel_futures=True)
+        self.started = False
 
     @property
     def model_id(self) -> str | None:

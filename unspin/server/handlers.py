@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Scope
 
 from ..errors import UnspinError
 from .errors import error_body, error_code, status_code_name
@@ -40,10 +41,15 @@ _TITLES = {
 
 def wants_html(request: Request) -> bool:
     """A browser asking for a page (not the API, not a script or an image)."""
-    path = request.url.path
+    return wants_html_scope(request.scope)
+
+
+def wants_html_scope(scope: Scope) -> bool:
+    path = str(scope.get("path", ""))
     if path.startswith(("/api/", "/static/")) or path in ("/api", "/openapi.json"):
         return False
-    return "text/html" in request.headers.get("accept", "")
+    accept = next((v for k, v in scope.get("headers", []) if k == b"accept"), b"")
+    return b"text/html" in accept
 
 
 def error_response(
@@ -53,7 +59,18 @@ def error_response(
     message: str,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    if wants_html(request):
+    return scope_error_response(request.scope, status, code, message, headers)
+
+
+def scope_error_response(
+    scope: Scope,
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error as a page for a browser, else as JSON (also usable from middleware)."""
+    if wants_html_scope(scope):
         page = render(
             "error.html.j2",
             status=status,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..document import Analysis
-from ..errors import UnspinError
+from ..errors import TooLargeError, UnspinError
 from . import inputs
 from .engine import Engine
 from .errors import NotFoundError, TooManyJobsError, error_code
@@ -28,6 +28,8 @@ JobStatus = Literal["queued", "running", "done", "failed"]
 JobKind = Literal["batch", "single", "compare"]
 MAX_JOB_ITEMS = 20  # inputs per job (texts, files, URLs)
 MAX_JOB_ARTICLES = 50  # analyses per job (a feed can hold many articles)
+MAX_JOB_CHARS = 10_000_000  # article text kept per job: bounds memory with the job count
+MAX_STORE_CHARS = 100_000_000  # all jobs: older finished jobs are forgotten beyond this
 LOAD_TIMEOUT_FACTOR = 5  # a feed fetches each linked page: allow it more than one request
 
 
@@ -56,9 +58,12 @@ class Job:
     finished: float | None = None
     task: asyncio.Task[None] | None = None
 
+    chars: int = 0  # article text held by the results
+
     def add(self, source: str, analysis: Analysis) -> JobResult:
         result = JobResult(index=len(self.results), source=source, analysis=analysis)
         self.results.append(result)
+        self.chars += len(analysis.article.text)
         self.done += 1
         return result
 
@@ -86,11 +91,13 @@ class JobStore:
         self,
         *,
         max_jobs: int = 200,
+        max_chars: int = MAX_STORE_CHARS,
         max_running: int = 16,
         ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_jobs = max_jobs
+        self.max_chars = max_chars
         self.max_running = max_running
         self.ttl = ttl
         self.clock = clock
@@ -116,13 +123,7 @@ class JobStore:
                 f"{len(running)} jobs are still running, the most this server takes at "
                 "once; wait for one to finish and try again."
             )
-        if len(self._jobs) >= self.max_jobs:  # forget the oldest finished results
-            finished = sorted(
-                (j for j in self._jobs.values() if j.finished is not None),
-                key=lambda j: j.finished or 0.0,
-            )
-            for old in finished[: len(self._jobs) - self.max_jobs + 1]:
-                del self._jobs[old.id]
+        self._forget_oldest(reserve=1)
         job = Job(
             id=secrets.token_urlsafe(16),
             kind=kind,
@@ -132,6 +133,19 @@ class JobStore:
         )
         self._jobs[job.id] = job
         return job
+
+    def _forget_oldest(self, reserve: int = 0) -> None:
+        """Forget finished jobs, oldest first, while over the count or text budget."""
+        finished = sorted(
+            (j for j in self._jobs.values() if j.finished is not None),
+            key=lambda j: j.finished or 0.0,
+        )
+        chars = sum(j.chars for j in self._jobs.values())
+        for old in finished:
+            if len(self._jobs) + reserve <= self.max_jobs and chars <= self.max_chars:
+                break
+            chars -= old.chars
+            del self._jobs[old.id]
 
     def get(self, job_id: str) -> Job:
         self.purge()
@@ -155,6 +169,7 @@ class JobStore:
         for source, analysis in zip(sources, analyses, strict=True):
             job.add(source, analysis)
         job.finish("done", self.clock())
+        self._forget_oldest()
         return job
 
     def cancel_all(self) -> None:
@@ -182,6 +197,15 @@ async def _run_input(engine: Engine, job: Job, item: inputs.Input) -> None:
     job.total += len(articles) - 1
     for article in articles:
         name = article.url or article.title or source
+        if job.chars + len(article.text) > MAX_JOB_CHARS:
+            job.fail(
+                name,
+                TooLargeError(
+                    f"Not analysed: this job already holds {job.chars:,} characters of text, "
+                    f"the most one job keeps ({MAX_JOB_CHARS:,}); start another job for it."
+                ),
+            )
+            continue
         try:
             job.add(name, await engine.within(engine.analyze(article)))
         except UnspinError as err:

@@ -7,15 +7,12 @@ absent (chunked) or lies; and headers must be added to every response, errors in
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from .errors import error_body
 
 log = logging.getLogger("unspin.server")
 
@@ -65,20 +62,13 @@ class BodyTooLargeError(StarletteHTTPException):
         )
 
 
-async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
-    data = json.dumps(body).encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode("ascii")),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
+async def _send_error(
+    scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+) -> None:
+    from .handlers import scope_error_response  # late: handlers render pages
+
+    response = scope_error_response(scope, status, code, message, {"connection": "close"})
+    await response(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -96,7 +86,7 @@ class BodyLimitMiddleware:
         too_large = BodyTooLargeError(limit)
         declared = _content_length(scope)
         if declared is not None and declared > limit:  # refuse before reading a byte
-            await _send_json(send, 413, error_body("too_large", str(too_large.detail)))
+            await _send_error(scope, receive, send, 413, "too_large", str(too_large.detail))
             return
         received = 0
         started = False
@@ -122,7 +112,7 @@ class BodyLimitMiddleware:
             if started:  # too late to answer: the server closes the connection
                 log.warning("unspin: request body over the limit after the response began")
                 return
-            await _send_json(send, 413, error_body("too_large", str(exc.detail)))
+            await _send_error(scope, receive, send, 413, "too_large", str(exc.detail))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -194,27 +184,21 @@ class RequestGuardMiddleware:
         host = _header(scope, b"host") or ""
         if self.allowed is not None and host_name(host) not in self.allowed:
             names = ", ".join(sorted(self.allowed - {"testserver"}))
-            await _send_json(
-                send,
-                400,
-                error_body(
-                    "invalid_host",
-                    f"This server answers only to {names}; the request was for "
-                    f"{host[:100] or 'no host'}. Open it as http://127.0.0.1:<port>/.",
-                ),
+            message = (
+                f"This server answers only to {names}; the request was for "
+                f"{host[:100] or 'no host'}. Open it as http://127.0.0.1:<port>/."
             )
+            await _send_error(scope, receive, send, 400, "invalid_host", message)
             return
-        origin = _header(scope, b"origin")
-        if scope.get("method") not in _SAFE_METHODS and origin is not None:
-            netloc = origin.split("://", 1)[-1].rstrip("/").lower()
-            if netloc != host.lower():
-                await _send_json(
-                    send,
-                    403,
-                    error_body(
-                        "cross_origin",
-                        "Refused a form sent from another web site: use unspin's own pages.",
-                    ),
-                )
+        if scope.get("method") not in _SAFE_METHODS:
+            # Browsers send "Origin: null" under Referrer-Policy: no-referrer, so the
+            # Fetch Metadata header decides when present.
+            origin = _header(scope, b"origin")
+            site = _header(scope, b"sec-fetch-site")
+            netloc = (origin or "").split("://", 1)[-1].rstrip("/").lower()
+            foreign_origin = origin not in (None, "null") and netloc != host.lower()
+            if site in ("cross-site", "same-site") or foreign_origin:
+                message = "Refused a form sent from another web site: use unspin's own pages."
+                await _send_error(scope, receive, send, 403, "cross_origin", message)
                 return
         await self.app(scope, receive, send)

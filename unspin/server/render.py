@@ -49,7 +49,7 @@ def script_hashes(document: str) -> list[str]:
 
 
 def _nav(links: list[tuple[str, str]]) -> Markup:
-    items = "".join(
+    items = Markup("").join(
         Markup('<a href="{}" style="{}">{}</a>').format(href, _LINK_STYLE, label)
         for href, label in links
     )

@@ -76,6 +76,8 @@ class ParagraphOut(BaseModel):
 
 
 class ArticleOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # fields a newer Article adds pass through
+
     text: str
     id: str
     title: str | None
@@ -102,6 +104,8 @@ class ParagraphLabelsOut(BaseModel):
 
 class AnalysisOut(BaseModel):
     """``Analysis.to_dict()``: the article, technique spans, paragraph labels, genre, frames."""
+
+    model_config = ConfigDict(extra="allow")  # fields a newer Analysis adds pass through
 
     schema_version: str = SCHEMA_VERSION
     article: ArticleOut

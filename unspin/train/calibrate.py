@@ -94,7 +94,7 @@ def _span_thresholds(raws: list[Raw], token_t: float) -> dict[str, float]:
                   [x for x in g if only in (None, x[0])])
         return c.f1
 
-    coarse = np.arange(0.2, 0.91, 0.05)
+    coarse = np.round(np.arange(0.05, 0.91, 0.05), 2)
     shared = max(coarse, key=lambda th: score(np.full(len(names), th)))
     result = {}
     support = {n: sum(1 for g in gold for s in g if s[0] == n) for n in names}

@@ -112,34 +112,49 @@ def losses(out: dict, batch: dict, cfg: TrainConfig, pw: torch.Tensor, gw: torch
     return result
 
 
+METRIC = "best-threshold-f1"  # how "best" in a checkpoint was scored
+
+
 def _f1(tp: float, fp: float, fn: float) -> float:
     return 2 * tp / max(2 * tp + fp + fn, 1e-9)
 
 
+def _best_f1(probs: np.ndarray, gold: np.ndarray) -> float:
+    """F1 at the best shared threshold: calibration picks thresholds later, so a fixed 0.5
+    would judge epochs by how their raw scores happen to sit, not by what they can do."""
+    best = 0.0
+    for th in np.arange(0.05, 0.96, 0.05):
+        pred = probs >= th
+        tp = float((pred & gold).sum())
+        best = max(best, _f1(tp, float((pred & ~gold).sum()), float((~pred & gold).sum())))
+    return best
+
+
 @torch.no_grad()
 def evaluate(model: PersuasionNet, windows: list[Window], cfg: TrainConfig) -> dict[str, float]:
-    """Quick window-level scores at a 0.5 threshold, to pick the best epoch."""
+    """Window-level scores on the tuning split, to pick the best epoch."""
     model.eval()
-    c = {k: np.zeros(3) for k in ("token", "paragraph", "frames")}
+    collected: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"token": [], "paragraph": [], "frames": []}
     g_ok = g_n = 0
     for i in range(0, len(windows), 32):
         batch = collate(windows[i : i + 32])
         out = model(batch["input_ids"], batch["attention_mask"], batch["token_para"])
         m = batch["attention_mask"].bool() & (batch["token_labels"][..., 0] >= 0)
-        pairs = [
+        fk = batch["frames_known"]
+        for key, logits, gold in (
             ("token", out["token"][m], batch["token_labels"][m]),
             ("paragraph", out["paragraph"], batch["para_labels"]),
-            ("frames", out["frames"][batch["frames_known"]], batch["frames"][batch["frames_known"]]),
-        ]
-        for key, logits, gold in pairs:
-            pred = logits > 0
-            gold = gold > 0.5
-            c[key] += [(pred & gold).sum().item(), (pred & ~gold).sum().item(), (~pred & gold).sum().item()]
+            ("frames", out["frames"][fk], batch["frames"][fk]),
+        ):
+            collected[key].append((torch.sigmoid(logits).numpy(), gold.numpy() > 0.5))
         known = batch["genre"] >= 0
         g_ok += (out["genre"][known].argmax(-1) == batch["genre"][known]).sum().item()
         g_n += known.sum().item()
     model.train()
-    scores = {f"{k}_f1": _f1(*v) for k, v in c.items()}
+    scores = {
+        f"{k}_f1": _best_f1(np.concatenate([p for p, _ in v]), np.concatenate([g for _, g in v]))
+        for k, v in collected.items()
+    }
     scores["genre_acc"] = g_ok / max(g_n, 1)
     scores["score"] = scores["token_f1"] + scores["paragraph_f1"] + 0.5 * scores["frames_f1"]
     return scores
@@ -188,13 +203,16 @@ def train(cfg: TrainConfig) -> Path:
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         epoch, start_batch, best = state["epoch"], state["batch"], state["best"]
+        if state.get("metric") != METRIC:  # scores from another definition are not comparable
+            best = -1.0
         torch.set_rng_state(state["torch_rng"])
         log(f"resumed from {ckpt}: epoch {epoch + 1}, batch {start_batch}")
 
     def checkpoint(ep: int, batch: int) -> None:
         _save(
             {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-             "epoch": ep, "batch": batch, "best": best, "torch_rng": torch.get_rng_state()},
+             "epoch": ep, "batch": batch, "best": best, "metric": METRIC,
+             "torch_rng": torch.get_rng_state()},
             ckpt,
         )
 

@@ -1,0 +1,165 @@
+"""Comparing articles: contrasts, names and the template-written summary."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from fixtures_reports import article, no_model, oped, report_article
+
+import unspin
+from unspin.compare import compare
+from unspin.document import Analysis, Article, Span
+from unspin.errors import InputError
+from unspin.report.labels import fmt_rate
+
+
+def test_oped_against_report() -> None:
+    c = compare([oped(), report_article()])
+    assert c.names == ("the opinion piece", "the report") and c.tags == ("1", "2")
+    assert c.measured
+    assert [r.spread for r in c.rows] == sorted((r.spread for r in c.rows), reverse=True)
+    stand_out = {x.technique for x in c.contrasts}
+    assert stand_out == {
+        "Slogans",
+        "Repetition",
+        "Exaggeration-Minimisation",
+        "Name_Calling-Labeling",
+        "Doubt",
+    }
+    assert all(x.leader == 0 and x.others_max == 0 for x in c.contrasts)
+    # one detection is no pattern: appeal to popularity appears once, in the report only
+    assert "Appeal_to_Popularity" not in stand_out
+    assert c.genres == (("opinion", 0.92), ("reporting", 0.88))
+    assert c.frames[0] == (("Political", 0.81), ("Cultural_identity", 0.62))
+    assert len(c.evidence[0]) == 5
+    rate = fmt_rate(c.profiles[0].total_per_1000)
+    assert c.summary.startswith(
+        f"The opinion piece uses {rate} persuasion techniques per 1,000 words, the report "
+        f"{fmt_rate(c.profiles[1].total_per_1000)}."
+    )
+    assert (
+        "The opinion piece stands out for slogans (16.1 per 1,000 words, against none in the report)"
+        in c.summary
+    )
+    assert (
+        "In the opinion piece, 100% of paragraphs contain at least one technique, against 40% in the report."
+        in c.summary
+    )
+    assert (
+        "unspin reads the opinion piece as opinion (92% confidence) and the report as reporting (88% confidence)"
+        in c.summary
+    )
+    assert "Main frames: political for the opinion piece and economic for the report." in c.summary
+
+
+def test_zero_is_said_as_none() -> None:
+    quiet = report_article()
+    quiet.spans, quiet.paragraphs = [], []
+    c = compare([oped(), quiet])
+    assert "; unspin found none in the report." in c.summary
+    assert "against none in the report" in c.summary
+    assert "against 0%" in c.summary
+
+
+def _twin(a: Analysis, title: str) -> Analysis:
+    return dataclasses.replace(a, article=dataclasses.replace(a.article, title=title))
+
+
+def test_ties_are_not_called_differences() -> None:
+    c = compare([_twin(oped(), "First piece"), _twin(oped(), "Second piece")])
+    assert c.names == ("\u201cFirst piece\u201d", "\u201cSecond piece\u201d")  # same genre: titles
+    assert c.summary.startswith(
+        f"Both articles use {fmt_rate(c.profiles[0].total_per_1000)} persuasion"
+    )
+    assert "In both articles, 100% of paragraphs" in c.summary
+    assert "No technique sets one article apart" in c.summary
+    assert "The main frame is the same for both: political." in c.summary
+    assert c.contrasts == ()
+
+
+def test_nothing_detected_in_either() -> None:
+    a, b = report_article(), _twin(report_article(), "Another")
+    for x in (a, b):
+        x.spans, x.paragraphs = [], []
+    c = compare([a, b], min_score=0.5)
+    assert c.summary.startswith(
+        "Neither article contains a detected persuasion technique (counting detections of 50% confidence or more)."
+    )
+    assert "sets one article apart" not in c.summary and "of paragraphs" not in c.summary
+
+
+def test_without_a_model_nothing_is_compared() -> None:
+    c = compare([no_model(), _twin(no_model(), "Other")])
+    assert not c.measured
+    assert c.summary.startswith("No trained model is installed")
+    assert "per 1,000 words" not in c.summary
+    mixed = compare([report_article(), no_model()])
+    assert mixed.names[1] == "article 2"
+    assert mixed.summary.startswith("Article 2 was not analysed by a trained model")
+    assert "opinion" not in mixed.summary
+
+
+def test_three_articles() -> None:
+    quiet = _twin(report_article(), "Quiet")
+    quiet.spans, quiet.paragraphs, quiet.genre = [], [], None
+    c = compare([oped(), report_article(), quiet])
+    assert c.names == (
+        "\u201cThe harbour plan is a disgrace\u201d",
+        "\u201cCouncil delays vote on harbour plan\u201d",
+        "\u201cQuiet\u201d",
+    )
+    assert (
+        ", \u201cCouncil delays vote on harbour plan\u201d 29.4 and \u201cQuiet\u201d none."
+        in c.summary
+    )
+    assert "against none in the others" in c.summary
+    assert "Paragraphs with at least one technique: 100% in" in c.summary
+    assert "\u201cQuiet\u201d as undetermined" in c.summary
+
+
+def test_min_score_and_at() -> None:
+    c = compare([oped(), report_article()])
+    assert c.at(0.0) is c
+    strict = c.at(0.9)
+    assert strict.min_score == 0.9 and strict.profiles[0].span_count == 3
+    assert strict.profiles[1].span_count == 0
+    assert "(counting detections of 90% confidence or more)" in strict.summary
+
+
+def test_needs_two_articles() -> None:
+    with pytest.raises(InputError, match="at least two"):
+        compare([oped()])
+
+
+class _FakeModel:
+    """Flags every "disgrace" as loaded language."""
+
+    id = "fake"
+    version = "1"
+
+    def analyze(self, art: Article) -> Analysis:
+        spans = []
+        start = art.text.find("disgrace")
+        while start != -1:
+            spans.append(Span("Loaded_Language", start, start + 8, 0.9))
+            start = art.text.find("disgrace", start + 1)
+        return Analysis(
+            article=art,
+            spans=spans,
+            model_id=self.id,
+            genre="opinion",
+            genre_scores={"opinion": 0.7},
+        )
+
+
+def test_texts_and_articles_are_analysed() -> None:
+    text = "What a disgrace. An utter disgrace, and a disgrace again.\n\nNothing else to say here."
+    c = compare([text, article(["Calm words about the weather today."])], model=_FakeModel())
+    assert c.analyses[0].model_id == "fake" and c.profiles[0].counts == {"Loaded_Language": 3}
+    assert "Loaded_Language" in {x.technique for x in c.contrasts}
+
+
+def test_exported_from_the_package() -> None:
+    assert unspin.compare is compare
+    assert "compare" in unspin.__all__ and "Comparison" in unspin.__all__

@@ -1,0 +1,351 @@
+"""Analyse a corpus into a JSON Lines file that survives interruptions.
+
+:func:`analyze_to_jsonl` appends one complete line per analysis (flushed and fsynced) to its
+output, so a run that is stopped (Ctrl-C, a kill, a crash) loses at most the article it was
+working on. Started again on the same output, it skips the articles already there:
+
+* the output is read first; complete lines are never dropped, and a last line cut short by
+  a crash is removed (a last line that is complete but for its newline is kept);
+* every article has a key, and an article whose key is already in the output is skipped;
+* Ctrl-C during a write is held back until the line is complete, so the file stays valid.
+
+The lines are exactly ``Analysis.to_dict()`` (see ``unspin/report/schema.json``) and load
+with :func:`unspin.report.jsonio.loads_jsonl`. The schema has no field for where an article
+came from, so keys are computed from what the line holds:
+
+* an article from the web (it has a URL: a fetched page, a feed entry): its id (the final
+  URL, or the entry's guid or link), so a page whose text changed between runs is not
+  analysed twice;
+* anything else (a file, standard input): its source kind, id (the file name without its
+  suffix) and a hash of its exact text, so an edited file is analysed again.
+
+Identical keys are counted, not merged: two copies of one article among the inputs give two
+lines, and a resumed run skips as many as the output already holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from .config import Settings, load_settings
+from .document import SCHEMA_VERSION, Analysis, Article
+from .errors import InputError, UnspinError
+from .model import Model
+
+__all__ = [
+    "BatchResult",
+    "ErrorHandler",
+    "Progress",
+    "analyze_to_jsonl",
+    "article_key",
+]
+
+log = logging.getLogger("unspin.batch")
+
+ErrorHandler = Callable[[str, Exception], None]
+"""Called as ``(input, error)`` for an input that cannot be read or an article that cannot
+be analysed; it may raise to stop the run. Errors other than UnspinError are bugs."""
+
+Progress = Callable[[str], None]
+"""Called with an input's name once all of its articles are written, skipped or failed."""
+
+_WEB = ("http://", "https://")
+
+
+@dataclass
+class BatchResult:
+    """What one run did: ``done`` analyses written, ``skipped`` already in the output,
+    ``failed`` inputs or articles that could not be analysed (see ``errors``)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    output: Path | None = None
+    notes: list[str] = field(default_factory=list)  # each distinct note of the analyses
+    errors: list[tuple[str, Exception]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the exit code of the first error (1 for a bug)."""
+        for _item, err in self.errors:
+            return err.exit_code if isinstance(err, UnspinError) else 1
+        return 0
+
+    def summary(self) -> str:
+        """One line, e.g. ``analysed 12, skipped 30 already in results.jsonl, 1 failed``."""
+        where = f" already in {self.output}" if self.output is not None else ""
+        return f"analysed {self.done}, skipped {self.skipped}{where}, {self.failed} failed"
+
+
+def _key(text: str, id: str, url: str | None, source_kind: str) -> str:
+    if url:
+        return "web " + (id or url)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{source_kind} {id} {digest}"
+
+
+def article_key(article: Article) -> str:
+    """The key under which an article's analysis is found again in a results file."""
+    return _key(article.text, article.id, article.url, article.source_kind)
+
+
+def _line_key(raw: bytes) -> str:
+    """The key of one stored line; ValueError saying why it is not an unspin analysis."""
+    data = json.loads(raw)  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    article = data.get("article") if isinstance(data, dict) else None
+    if not isinstance(article, dict) or not isinstance(article.get("text"), str):
+        raise ValueError('it has no "article" with a "text"')
+    version = data.get("schema_version")
+    if not isinstance(version, str) or version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(
+            f"its format version is {version!r}, and this unspin writes {SCHEMA_VERSION}"
+        )
+    id, url, kind = article.get("id", ""), article.get("url"), article.get("source_kind", "text")
+    if not isinstance(id, str) or not isinstance(kind, str) or not isinstance(url, str | None):
+        raise ValueError("its article id, url or source_kind is not a string")
+    return _key(article["text"], id, url, kind)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done (main thread only; elsewhere a no-op)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None or threading.current_thread() is not threading.main_thread():
+        yield  # a handler not set from Python cannot be put back: leave it alone
+        return
+    received: list[int] = []
+    try:
+        signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+
+class _ResultsFile:
+    """The output, locked against a second run, repaired, and appended to line by line."""
+
+    def __init__(self, path: Path, *, resume: bool) -> None:
+        self.path = path
+        self.keys: Counter[str] = Counter()
+        self.lines = 0
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        try:
+            try:
+                self.fd = os.open(path, flags | os.O_EXCL, 0o666)
+                self.created = True
+            except FileExistsError:
+                self.fd = os.open(path, flags)
+                self.created = False
+        except OSError as exc:
+            raise UnspinError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        try:
+            self._lock()
+            if not resume:
+                os.ftruncate(self.fd, 0)
+            self._repair(self._scan())
+            self.size = os.fstat(self.fd).st_size
+        except BaseException:
+            self.close()
+            raise
+        self._dir_synced = not self.created
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UnspinError(
+                f"{self.path} is being written by another unspin run: wait for it to finish, "
+                "or write to another file."
+            ) from None
+
+    def _scan(self) -> tuple[int, bool]:
+        """Count the keys of the complete lines; return how many bytes to keep and whether
+        the last kept line lacks its newline."""
+        keep, missing_newline = 0, False
+        with open(self.path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                complete = raw.endswith(b"\n")
+                if raw.strip():
+                    try:
+                        key = _line_key(raw)
+                    except ValueError as err:
+                        if not complete:  # the cut line an interrupted run left: dropped
+                            break
+                        raise InputError(
+                            f"Line {number} of {self.path} is not an unspin analysis ({err}), "
+                            "so unspin will not add to this file: write to another file, or "
+                            "start over (unspin analyze --restart) to replace it."
+                        ) from None
+                    self.keys[key] += 1
+                    self.lines += 1
+                keep += len(raw)
+                missing_newline = not complete
+        return keep, missing_newline
+
+    def _repair(self, scan: tuple[int, bool]) -> None:
+        keep, missing_newline = scan
+        size = os.fstat(self.fd).st_size
+        if size > keep:
+            log.warning(
+                "%s: removed an incomplete last line (%d bytes) left by an interrupted run; "
+                "that article is analysed again.",
+                self.path, size - keep,
+            )  # fmt: skip
+            os.ftruncate(self.fd, keep)
+        if missing_newline:
+            self._write(b"\n")
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        os.fsync(self.fd)
+
+    def append(self, line: bytes) -> None:
+        """Write one complete line and make it durable; on failure, remove what was written."""
+        with _sigint_held():
+            try:
+                self._write(line)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.fd, self.size)
+                raise UnspinError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
+            self.size += len(line)
+            if not self._dir_synced:  # make the new file's name durable too
+                self._dir_synced = True
+                with contextlib.suppress(OSError, AttributeError):
+                    dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+                    try:
+                        os.fsync(dir_fd)
+                    finally:
+                        os.close(dir_fd)
+
+    def close(self) -> None:
+        if self.fd < 0:
+            return
+        try:
+            if self.created and os.fstat(self.fd).st_size == 0:
+                # nothing was written: leave no empty file behind
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+        finally:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> _ResultsFile:
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _failed(result: BatchResult, item: str, err: Exception, on_error: ErrorHandler | None) -> None:
+    result.failed += 1
+    result.errors.append((item, err))
+    if on_error is not None:
+        on_error(item, err)
+    elif isinstance(err, UnspinError):
+        log.warning("%s: %s", item, err)
+    else:
+        raise err
+
+
+def analyze_to_jsonl(
+    sources: Iterable[str],
+    output: str | os.PathLike[str],
+    *,
+    resume: bool = True,
+    settings: Settings | None = None,
+    model: Model | None = None,
+    progress: Progress | None = None,
+    on_error: ErrorHandler | None = None,
+) -> BatchResult:
+    """Analyse every article of ``sources`` (files, directories, globs, URLs, "-", as for
+    ``unspin analyze``) into the JSON Lines file ``output``, one line per article.
+
+    With ``resume`` (the default) the analyses already in ``output`` are kept and their
+    articles skipped; ``resume=False`` empties ``output`` first. An input or article that
+    fails is counted, passed to ``on_error`` (by default: logged, or raised if it is not an
+    UnspinError, i.e. a bug) and skipped; the others are still written. ``model``: by
+    default the installed one, loaded only if some article needs analysing.
+
+    Raises UnspinError when ``output`` cannot be written, is being written by another run,
+    or holds a line that is not an unspin analysis. KeyboardInterrupt passes through, with
+    every line written so far complete.
+    """
+    from .analyze import analyze
+    from .ingest import expand, load_one
+    from .model import load_default
+    from .report.jsonio import dumps_analysis
+
+    settings = settings or load_settings()
+    path = Path(output)
+    result = BatchResult(output=path)
+    model_loaded = model is not None
+    with _ResultsFile(path, resume=resume) as out:
+        remaining = out.keys  # keys in the output not yet matched by an input of this run
+        for source in sources:
+            try:
+                items = expand(source)
+            except UnspinError as err:
+                _failed(result, source, err, on_error)
+                continue
+            for item in items:
+                web_key = "web " + item
+                if item.lower().startswith(_WEB) and remaining[web_key] > 0:
+                    remaining[web_key] -= 1  # a page already analysed: no need to fetch it
+                    result.skipped += 1
+                    if progress is not None:
+                        progress(item)
+                    continue
+                try:
+                    articles = load_one(item, settings=settings)
+                except UnspinError as err:
+                    _failed(result, item, err, on_error)
+                    articles = []
+                for article in articles:
+                    key = article_key(article)
+                    if remaining[key] > 0:
+                        remaining[key] -= 1
+                        result.skipped += 1
+                        continue
+                    if not model_loaded:
+                        model, model_loaded = load_default(), True
+                    try:
+                        analysis: Analysis = analyze(article, model=model)
+                        line = (dumps_analysis(analysis, indent=None) + "\n").encode("utf-8")
+                    except Exception as err:
+                        _failed(result, item, err, on_error)
+                        continue
+                    out.append(line)
+                    result.done += 1
+                    result.notes.extend(n for n in analysis.notes if n not in result.notes)
+                if progress is not None:
+                    progress(item)
+    return result
