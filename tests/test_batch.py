@@ -9,6 +9,7 @@ import shutil
 import signal
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -100,8 +101,8 @@ def ids_in(path: Path) -> list[str]:
     return [a.article.id for a in loads_jsonl(path.read_text(encoding="utf-8"))]
 
 
-def run_batch(corpus: Path, out: Path, model: FakeModel | None = None, **kw: object) -> BatchResult:
-    return analyze_to_jsonl([str(corpus)], out, model=model or FakeModel(), **kw)  # type: ignore[arg-type]
+def run_batch(corpus: Path, out: Path, model: FakeModel | None = None, **kw: Any) -> BatchResult:
+    return analyze_to_jsonl([str(corpus)], out, model=model or FakeModel(), **kw)
 
 
 # ------------------------------------------------------------------------------- library
@@ -161,19 +162,23 @@ def test_resume_after_progress_interrupt(corpus: Path, tmp_path: Path) -> None:
 def test_ctrl_c_during_a_write_waits_for_the_line(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real SIGINT arriving while a line is written stops the run after that line."""
+    """A real SIGINT arriving half-way through a line stops the run after that line."""
     out = tmp_path / "results.jsonl"
-    real_fsync = os.fsync
-    calls = 0
+    real_write = os.write
+    lines = 0
 
-    def fsync_then_sigint(fd: int) -> None:
-        nonlocal calls
-        calls += stat.S_ISREG(os.fstat(fd).st_mode)  # not the directory's fsync
-        if calls == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-        real_fsync(fd)
+    def half_write_then_sigint(fd: int, data: bytes) -> int:
+        nonlocal lines
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return real_write(fd, data)
+        lines += 1
+        if lines != 2:
+            return real_write(fd, data)
+        written = real_write(fd, bytes(data[: len(data) // 2]))
+        os.kill(os.getpid(), signal.SIGINT)  # the rest is written by the next call
+        return written
 
-    monkeypatch.setattr(os, "fsync", fsync_then_sigint)
+    monkeypatch.setattr(os, "write", half_write_then_sigint)
     with pytest.raises(KeyboardInterrupt):
         run_batch(corpus, out)
     assert ids_in(out) == IDS[:2]
@@ -255,7 +260,7 @@ def test_errors_are_logged_without_on_error(
         result = analyze_to_jsonl(
             [str(corpus), str(tmp_path / "missing.txt")],
             tmp_path / "r.jsonl",
-            model=FakeModel(),  # type: ignore[arg-type]
+            model=FakeModel(),
         )
     assert (result.done, result.failed) == (5, 1)
     assert "No such file" in caplog.text
@@ -277,8 +282,8 @@ def test_same_article_twice_gives_two_lines(tmp_path: Path) -> None:
         (tmp_path / folder / "apples.txt").write_text(TEXTS["apples"], encoding="utf-8")
     out = tmp_path / "results.jsonl"
     sources = [str(tmp_path / "one"), str(tmp_path / "two")]
-    first = analyze_to_jsonl(sources, out, model=FakeModel())  # type: ignore[arg-type]
-    again = analyze_to_jsonl(sources, out, model=FakeModel())  # type: ignore[arg-type]
+    first = analyze_to_jsonl(sources, out, model=FakeModel())
+    again = analyze_to_jsonl(sources, out, model=FakeModel())
     assert (first.done, again.done, again.skipped) == (2, 0, 2)
     assert ids_in(out) == ["apples", "apples"]
 
@@ -294,8 +299,8 @@ def test_edited_file_is_analysed_again(corpus: Path, tmp_path: Path) -> None:
 def test_feed_entries_are_keyed_by_entry(tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     feed = str(FIXTURES / "feed.rss")
-    assert analyze_to_jsonl([feed], out, model=FakeModel()).done == 2  # type: ignore[arg-type]
-    again = analyze_to_jsonl([feed], out, model=FakeModel())  # type: ignore[arg-type]
+    assert analyze_to_jsonl([feed], out, model=FakeModel()).done == 2
+    again = analyze_to_jsonl([feed], out, model=FakeModel())
     assert (again.done, again.skipped) == (0, 2)
     keys = {article_key(a) for a in load_one(feed)}
     assert keys == {
@@ -312,13 +317,21 @@ def test_output_that_is_not_results_is_refused(corpus: Path, tmp_path: Path) -> 
     assert out.read_text() == '{"a": 1}\nsecond line\n'
 
 
+def test_foreign_last_line_is_not_taken_for_a_cut_one(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_text("a note without a newline")
+    with pytest.raises(InputError, match="Line 1 of .* is not an unspin analysis"):
+        run_batch(corpus, out)
+    assert out.read_text() == "a note without a newline"
+
+
 def test_all_failed_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     result = analyze_to_jsonl(
         [str(tmp_path / "missing.txt")],
         out,
         model=FakeModel(),
-        on_error=lambda *_: None,  # type: ignore[arg-type]
+        on_error=lambda *_: None,
     )
     assert result.failed == 1
     assert not out.exists()

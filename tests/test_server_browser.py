@@ -12,7 +12,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +264,10 @@ def test_feed_progress_page(page: Watched, http_server: Any) -> None:
 
 def test_hostile_article_runs_nothing(page: Watched, server: LiveServer) -> None:
     p = page.page
-    flag: Callable[[], Any] = lambda: p.evaluate("window.__pwned")  # noqa: E731
+
+    def flag() -> Any:
+        return p.evaluate("window.__pwned")
+
     _paste(p, server.url, HOSTILE)
     p.wait_for_timeout(300)
     assert flag() is None

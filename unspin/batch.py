@@ -61,6 +61,7 @@ Progress = Callable[[str], None]
 """Called with an input's name once all of its articles are written, skipped or failed."""
 
 _WEB = ("http://", "https://")
+_LINE_START = b'{"article": '  # how every line this module writes begins
 
 
 @dataclass
@@ -147,7 +148,6 @@ class _ResultsFile:
     def __init__(self, path: Path, *, resume: bool) -> None:
         self.path = path
         self.keys: Counter[str] = Counter()
-        self.lines = 0
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
         try:
             try:
@@ -193,15 +193,14 @@ class _ResultsFile:
                     try:
                         key = _line_key(raw)
                     except ValueError as err:
-                        if not complete:  # the cut line an interrupted run left: dropped
-                            break
+                        if not complete and raw.startswith(_LINE_START):
+                            break  # the cut line an interrupted run left: dropped
                         raise InputError(
                             f"Line {number} of {self.path} is not an unspin analysis ({err}), "
                             "so unspin will not add to this file: write to another file, or "
                             "start over (unspin analyze --restart) to replace it."
                         ) from None
                     self.keys[key] += 1
-                    self.lines += 1
                 keep += len(raw)
                 missing_newline = not complete
         return keep, missing_newline

@@ -31,6 +31,25 @@ class HeadOutputs:
     frames: np.ndarray  # [F]
 
 
+def paragraph_features(
+    hidden: np.ndarray, token_probs: np.ndarray, token_para: np.ndarray, n_paragraphs: int
+) -> np.ndarray:
+    """[mean hidden, max hidden, max token probability] over each paragraph's tokens."""
+    h = hidden.shape[1]
+    feats = np.zeros((n_paragraphs, 2 * h + token_probs.shape[1]), dtype=np.float32)
+    if len(token_para):
+        order = np.argsort(token_para, kind="stable")
+        sorted_para = token_para[order]
+        for p in range(n_paragraphs):
+            lo, hi = np.searchsorted(sorted_para, [p, p + 1])
+            if hi > lo:
+                rows = order[lo:hi]
+                feats[p, :h] = hidden[rows].mean(0)
+                feats[p, h : 2 * h] = hidden[rows].max(0)
+                feats[p, 2 * h :] = token_probs[rows].max(0)
+    return feats
+
+
 class Heads:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
@@ -41,17 +60,7 @@ class Heads:
         token = hidden @ w["token_w"].T + w["token_b"]
         probs = sigmoid(token)
         h = hidden.shape[1]
-        feats = np.zeros((n_paragraphs, 2 * h + token.shape[1]), dtype=np.float32)
-        if len(token_para):
-            order = np.argsort(token_para, kind="stable")
-            sorted_para = token_para[order]
-            for p in range(n_paragraphs):
-                lo, hi = np.searchsorted(sorted_para, [p, p + 1])
-                if hi > lo:
-                    rows = order[lo:hi]
-                    feats[p, :h] = hidden[rows].mean(0)
-                    feats[p, h : 2 * h] = hidden[rows].max(0)
-                    feats[p, 2 * h :] = probs[rows].max(0)
+        feats = paragraph_features(hidden, probs, token_para, n_paragraphs)
         paragraph = feats @ w["paragraph_w"].T + w["paragraph_b"]
         mean = hidden.mean(0) if len(hidden) else np.zeros(h, dtype=np.float32)
         genre = mean @ w["genre_w"].T + w["genre_b"]

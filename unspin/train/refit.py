@@ -19,22 +19,55 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from ..evaluation import macro_f1_single, multilabel_f1
-from ..model.heads import sigmoid
+from ..model.heads import paragraph_features, sigmoid
 from ..model.runtime import OnnxModel
-from ..taxonomy import FRAME_NAMES, GENRE_NAMES
+from ..model.windows import token_paragraphs
+from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 from .data import LabeledArticle
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 
 
-def article_features(model: OnnxModel, articles: list[LabeledArticle], progress=None) -> np.ndarray:
-    rows = []
+def features(
+    model: OnnxModel, articles: list[LabeledArticle], progress=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Article means [A, H]; labelled paragraphs' features [P, 2H+T] and gold labels [P, T],
+    computed exactly as the runtime computes them."""
+    t_index = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
+    means, pfeats, pgold = [], [], []
+    w = model.heads.w
     for a in articles:
-        _, hidden = model.hidden(a.text)
-        rows.append(hidden.mean(0) if len(hidden) else np.zeros(hidden.shape[1], dtype=np.float32))
+        enc, hidden = model.hidden(a.text)
+        means.append(hidden.mean(0) if len(hidden) else np.zeros(hidden.shape[1], dtype=np.float32))
+        if a.paragraph_labels and len(hidden):
+            tp = token_paragraphs(enc.offsets, [(s, e) for _, s, e in a.lines])
+            probs = sigmoid(hidden @ w["token_w"].T + w["token_b"])
+            feats = paragraph_features(hidden, probs, tp, len(a.lines))
+            for i, (line, _, _) in enumerate(a.lines):
+                if line in a.paragraph_labels:
+                    pfeats.append(feats[i])
+                    g = np.zeros(len(TECHNIQUE_NAMES), dtype=np.float32)
+                    g[[t_index[n] for n in a.paragraph_labels[line]]] = 1
+                    pgold.append(g)
         if progress:
             progress()
-    return np.stack(rows)
+    return np.stack(means), np.stack(pfeats), np.stack(pgold)
+
+
+def _micro_f1_tuned(probs: np.ndarray, gold: np.ndarray) -> float:
+    """Micro-F1 with each class at its own best threshold (as calibration will do)."""
+    pred = np.zeros_like(gold, dtype=bool)
+    for j in range(gold.shape[1]):
+        best, best_th = -1.0, 0.5
+        for th in np.arange(0.05, 0.96, 0.05):
+            p = probs[:, j] >= th
+            f = 2 * (p & (gold[:, j] > 0)).sum() / max(p.sum() + gold[:, j].sum(), 1)
+            if f > best:
+                best, best_th = f, th
+        pred[:, j] = probs[:, j] >= best_th
+    g = gold > 0
+    tp = (pred & g).sum()
+    return float(2 * tp / max(pred.sum() + g.sum(), 1))
 
 
 def _fit_genre(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
@@ -42,7 +75,8 @@ def _fit_genre(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
 
 
-def _fit_frames(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+def _fit_ovr(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest logistic regressions as one linear layer (also used for paragraphs)."""
     w = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
     b = np.zeros(y.shape[1], dtype=np.float32)
     for j in range(y.shape[1]):
@@ -67,7 +101,7 @@ def _frames_f1(w: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> fl
 def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) -> dict[str, str]:
     """Refit genre and frame heads in ``model_dir/heads.npz`` when that helps on tune."""
     model = OnnxModel(model_dir)
-    feats = {}
+    feats, paras = {}, {}
     for name in ("train", "tune"):
         n = len(parts[name])
         done = [0]
@@ -75,7 +109,7 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
         def tick(name: str = name, n: int = n, done: list[int] = done) -> None:
             done[0] += 1
             print(f"\r  features ({name}): {done[0]}/{n}", end="", file=sys.stderr, flush=True)
-        feats[name] = article_features(model, parts[name], tick)
+        feats[name], *paras[name] = features(model, parts[name], tick)
         print(file=sys.stderr)
     heads = dict(model.heads.w)
     decisions = {}
@@ -114,9 +148,9 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
     folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(xf, yf.sum(1) > 4))
 
     def cv_frames(c: float) -> float:
-        return float(np.mean([_frames_f1(*_fit_frames(xf[a], yf[a], c), xf[b], yf[b]) for a, b in folds]))
+        return float(np.mean([_frames_f1(*_fit_ovr(xf[a], yf[a], c), xf[b], yf[b]) for a, b in folds]))
     c_best = max(C_GRID, key=cv_frames)
-    fw, fb = _fit_frames(xf, yf, c_best)
+    fw, fb = _fit_ovr(xf, yf, c_best)
     fu = [(i, a) for i, a in enumerate(parts["tune"]) if a.frames is not None]
     xfu = feats["tune"][[i for i, _ in fu]]
     yfu = np.array([[f in a.frames for f in FRAME_NAMES] for _, a in fu], dtype=float)
@@ -125,5 +159,18 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
     if new >= old:
         heads["frame_w"], heads["frame_b"] = fw, fb
         decisions["frames"] = f"refit (C={c_best})"
+    # paragraph techniques: one LR per technique; C chosen on tune, where thresholds live too
+    (xp, yp), (xpu, ypu) = paras["train"], paras["tune"]
+    old = _micro_f1_tuned(sigmoid(xpu @ heads["paragraph_w"].T + heads["paragraph_b"]), ypu)
+    best_c, best_f, best_wb = None, old, None
+    for c in (0.1, 0.3, 1.0):
+        pw, pb = _fit_ovr(xp, yp, c)
+        f = _micro_f1_tuned(sigmoid(xpu @ pw.T + pb), ypu)
+        log(f"paragraph head: refit C={c}: {f:.3f} micro-F1 on tune (joint head {old:.3f})")
+        if f > best_f:
+            best_c, best_f, best_wb = c, f, (pw, pb)
+    if best_wb is not None:
+        heads["paragraph_w"], heads["paragraph_b"] = best_wb
+        decisions["paragraph"] = f"refit (C={best_c})"
     np.savez(model_dir / "heads.npz", **heads)
     return decisions
