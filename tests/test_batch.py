@@ -210,6 +210,16 @@ def test_truncated_last_line_is_removed_and_redone(
     assert "incomplete last line" in caplog.text
 
 
+def test_a_line_cut_in_its_first_bytes_is_removed(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    run_batch(corpus, out)
+    data = out.read_bytes()
+    out.write_bytes(data + b'{"art')
+    result = run_batch(corpus, out)
+    assert (result.done, result.skipped) == (0, 5)
+    assert out.read_bytes() == data
+
+
 def test_last_line_missing_only_its_newline_is_kept(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     run_batch(corpus, out)

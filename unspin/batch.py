@@ -193,7 +193,9 @@ class _ResultsFile:
                     try:
                         key = _line_key(raw)
                     except ValueError as err:
-                        if not complete and raw.startswith(_LINE_START):
+                        if not complete and (
+                            raw.startswith(_LINE_START) or _LINE_START.startswith(raw)
+                        ):
                             break  # the cut line an interrupted run left: dropped
                         raise InputError(
                             f"Line {number} of {self.path} is not an unspin analysis ({err}), "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import importlib
+import io
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import click
 from . import __version__
 from .config import Settings, load_settings
 from .document import Analysis
-from .errors import UnspinError
+from .errors import InputError, UnspinError
 
 FORMATS = ("text", "json", "jsonl", "html")
 _SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".html": "html", ".htm": "html"}
@@ -525,12 +526,80 @@ def analyze_command(
     ctx.exit(exit_code)
 
 
+@cli.command("compare")
+@click.argument("sources", nargs=-1, required=True, metavar="A B [C...]")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "html"]), default=None,
+              help="Output format [default: from -o's extension, else text].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Write to this file instead of stdout.")
+@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Count only detections scored at least this (0-1).")
+@click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
+@click.option("--allow-private", is_flag=True,
+              help="Allow URLs on private, local or reserved networks (off by default: SSRF guard).")
+@handle_errors
+def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | None,
+                    min_score: float | None, no_color: bool, allow_private: bool) -> None:
+    """Compare how two or more articles persuade: profiles side by side, the techniques one
+    uses and the others avoid, the strongest evidence, genre and frames, and a summary.
+
+    \b
+    Examples:
+      unspin compare examples/op-ed.txt examples/report.txt
+      unspin compare a.txt https://example.com/story.html -o comparison.html
+    """
+    from .analyze import analyze
+    from .compare import compare
+    from .ingest import iter_load
+    from .model import load_default
+
+    settings = load_settings(allow_private_urls=True if allow_private else None)
+    threshold = settings.min_score if min_score is None else min_score
+    if fmt is None:
+        fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
+    articles = [a for source in sources for a in iter_load(source, settings=settings)]
+    if not 2 <= len(articles) <= 10:
+        raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
+    model = load_default()
+    comparison = compare([analyze(a, model=model) for a in articles], min_score=threshold)
+    for note in sorted({n for a in comparison.analyses for n in a.notes}):
+        click.echo(f"unspin: note: {_one_line(note)}", err=True)
+    if fmt == "html":
+        from .report.html import render_comparison
+
+        text = render_comparison(comparison, min_score=threshold)
+    elif fmt == "json":
+        data = {"comparison": comparison.to_dict(), "summary": comparison.summary,
+                "analyses": [a.to_dict() for a in comparison.analyses]}
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        from rich.console import Console
+
+        from .report.terminal import print_comparison
+
+        to_file = output not in (None, "-")
+        console = Console(record=to_file, file=io.StringIO() if to_file else None,
+                          no_color=no_color or to_file or None, width=100 if to_file else None,
+                          highlight=False)
+        print_comparison(comparison, console, min_score=threshold)
+        if not to_file:
+            return
+        text = console.export_text()
+    if output in (None, "-"):
+        click.echo(text, nl=False)
+    else:
+        tmp = Path(output).with_name(Path(output).name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, output)  # a reader never sees a half-written report
+        click.echo(f"unspin: wrote {output}", err=True)
+
+
 @cli.command("predict")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))  # type: ignore[type-var]
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--task", type=click.Choice(["st1", "st2", "st3", "spans"]), required=True,
               help="st1: genre; st2: frames; st3: paragraph techniques; spans: technique spans.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)  # type: ignore[type-var]
-@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),  # type: ignore[type-var]
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="st3 only: write exactly this template's rows, in its order.")
 @handle_errors
 def predict_command(directory: Path, task: str, output: Path, template: Path | None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .analyze import analyze
 from .document import Analysis, Article
@@ -102,6 +102,41 @@ class Comparison:
             ratio=self.ratio,
             min_count=self.min_count,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The numbers of the comparison as JSON-ready data (analyses not included)."""
+        c = self
+        return {
+            "min_score": c.min_score,
+            "measured": c.measured,
+            "profiles": [
+                {
+                    "tag": c.tags[i],
+                    "name": c.names[i],
+                    "words": p.words,
+                    "paragraphs": p.paragraphs,
+                    "paragraphs_with_technique": p.paragraphs_with_technique,
+                    "span_count": p.span_count,
+                    "total_per_1000": p.total_per_1000,
+                    "paragraph_share": p.paragraph_share,
+                    "counts": p.counts,
+                    "per_1000": p.per_1000,
+                    "category_counts": p.category_counts,
+                    "category_per_1000": p.category_per_1000,
+                    "density": list(p.density),
+                    "measured": p.measured,
+                }
+                for i, p in enumerate(c.profiles)
+            ],
+            "rows": [
+                {"technique": r.technique, "rates": list(r.rates), "counts": list(r.counts)}
+                for r in c.rows
+            ],
+            "contrasts": [
+                {"technique": x.technique, "leader": x.leader, "rates": list(x.rates)}
+                for x in c.contrasts
+            ],
+        }
 
 
 def _frames(a: Analysis) -> tuple[tuple[str, float], ...]:

@@ -110,40 +110,6 @@ async def analyze_all(engine: Engine, items: Sequence[inputs.Input]) -> list[Ana
     )
 
 
-def comparison_dict(c: Comparison) -> dict[str, Any]:
-    return {
-        "min_score": c.min_score,
-        "measured": c.measured,
-        "profiles": [
-            {
-                "tag": c.tags[i],
-                "name": c.names[i],
-                "words": p.words,
-                "paragraphs": p.paragraphs,
-                "paragraphs_with_technique": p.paragraphs_with_technique,
-                "span_count": p.span_count,
-                "total_per_1000": p.total_per_1000,
-                "paragraph_share": p.paragraph_share,
-                "counts": p.counts,
-                "per_1000": p.per_1000,
-                "category_counts": p.category_counts,
-                "category_per_1000": p.category_per_1000,
-                "density": list(p.density),
-                "measured": p.measured,
-            }
-            for i, p in enumerate(c.profiles)
-        ],
-        "rows": [
-            {"technique": r.technique, "rates": list(r.rates), "counts": list(r.counts)}
-            for r in c.rows
-        ],
-        "contrasts": [
-            {"technique": x.technique, "leader": x.leader, "rates": list(x.rates)}
-            for x in c.contrasts
-        ],
-    }
-
-
 def report_url(job: Job, result: JobResult) -> str | None:
     return f"/reports/{job.id}/{result.index + 1}" if result.analysis is not None else None
 
@@ -226,7 +192,7 @@ async def compare_endpoint(body: CompareIn, request: Request) -> dict[str, Any]:
     analyses, comparison = await engine.within(work(), "The comparison")
     return {
         "analyses": [a.to_dict() for a in analyses],
-        "comparison": comparison_dict(comparison),
+        "comparison": comparison.to_dict(),
         "summary": comparison.summary,
     }
 
