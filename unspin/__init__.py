@@ -8,6 +8,16 @@ from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
 
 __version__ = "0.1.0"
 
+
+def load(source: str, **options: object) -> list[Article]:
+    """Articles from any source the CLI takes: a file, folder, glob, URL, feed or "-".
+
+    Imported lazily: ingest pulls in HTML extraction, which ``import unspin`` need not pay for.
+    """
+    from .ingest import load as _load
+
+    return _load(source, **options)  # type: ignore[arg-type]
+
 __all__ = [
     "Analysis",
     "Article",
@@ -19,4 +29,5 @@ __all__ = [
     "analyze",
     "analyze_many",
     "compare",
+    "load",
 ]
