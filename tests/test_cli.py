@@ -78,13 +78,6 @@ def test_analyze_jsonl_to_file_format_from_suffix(tmp_path: Path) -> None:
     assert [r["article"]["source_kind"] for r in rows] == ["feed", "feed"]
 
 
-@pytest.fixture
-def simple_html(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Test the CLI's HTML wiring with the built-in page; unspin.report tests the real one."""
-    monkeypatch.setattr(cli_module, "_html_renderer", lambda: cli_module._fallback_html)
-
-
-@pytest.mark.usefixtures("simple_html")
 def test_analyze_html_to_file(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     result = run("analyze", PLAIN, "-o", str(out))
@@ -93,7 +86,6 @@ def test_analyze_html_to_file(tmp_path: Path) -> None:
     assert "<html" in page.lower() and "Library opening hours" in page
 
 
-@pytest.mark.usefixtures("simple_html")
 def test_analyze_html_directory_one_file_per_article(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     result = run("analyze", str(FIXTURES / "feed.rss"), PLAIN, "-f", "html", "-o", f"{out}/")
@@ -101,7 +93,6 @@ def test_analyze_html_directory_one_file_per_article(tmp_path: Path) -> None:
     assert len(list(out.glob("*.html"))) == 3
 
 
-@pytest.mark.usefixtures("simple_html")
 def test_analyze_html_several_to_stdout() -> None:
     result = run("analyze", PLAIN, str(FIXTURES / "news-page.html"), "-f", "html")
     assert result.exit_code == 0

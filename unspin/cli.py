@@ -9,24 +9,21 @@ and the others are still written. Ctrl-C exits with 130.
 from __future__ import annotations
 
 import functools
-import html
 import importlib
 import io
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import click
 
 from . import __version__
 from .config import Settings, load_settings
-from .document import Analysis
 from .errors import InputError, UnspinError
 
 FORMATS = ("text", "json", "jsonl", "html")
@@ -136,238 +133,6 @@ def cli() -> None:
     _setup_logging()
 
 
-# ---------------------------------------------------------------------------- rendering
-
-
-def _fallback_print(analysis: Analysis, console: Any, min_score: float = 0.0) -> None:
-    """Plain rendering used until unspin.report.terminal exists."""
-    from rich.text import Text
-
-    article = analysis.article
-    console.rule(Text(article.title or article.id or "Article", style="bold"))
-    meta = " · ".join(
-        x for x in (article.outlet, article.author, article.published, article.url) if x
-    )
-    if meta:
-        console.print(Text(meta, style="dim"))
-    for note in analysis.notes:
-        console.print(Text(f"Note: {note}", style="yellow"))
-    console.print(Text(f"Genre: {analysis.genre or 'not determined'}"))
-    console.print(Text(f"Frames: {', '.join(analysis.frames) or 'none detected'}"))
-    labels = {p.index: p.techniques for p in analysis.paragraphs}
-    spans = analysis.spans_at_least(min_score)
-    for p in article.paragraphs:
-        body = Text(article.paragraph_text(p))
-        for s in spans:
-            if p.start <= s.start < p.end:
-                body.stylize("bold underline", s.start - p.start, min(s.end, p.end) - p.start)
-        found = {k: v for k, v in labels.get(p.index, {}).items() if v >= min_score}
-        header = f"¶ {p.index + 1}"
-        if found:
-            header += "  " + ", ".join(f"{k} ({v:.2f})" for k, v in sorted(found.items()))
-        console.print()
-        console.print(Text(header, style="dim"))
-        console.print(body)
-
-
-def _fallback_html(analysis: Analysis, min_score: float = 0.0) -> str:
-    """Minimal HTML used until unspin.report.html exists."""
-    article = analysis.article
-    esc = html.escape
-    title = esc(article.title or article.id or "Article")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title} · unspin</title></head><body>",
-        f"<h1>{title}</h1>",
-    ]
-    parts += [f"<p><em>Note: {esc(n)}</em></p>" for n in analysis.notes]
-    parts.append(f"<p>Genre: {esc(analysis.genre or 'not determined')}</p>")
-    parts.append(f"<p>Frames: {esc(', '.join(analysis.frames) or 'none detected')}</p>")
-    labels = {p.index: p.techniques for p in analysis.paragraphs}
-    for p in article.paragraphs:
-        found = {k: v for k, v in labels.get(p.index, {}).items() if v >= min_score}
-        tags = ", ".join(f"{esc(k)} ({v:.2f})" for k, v in sorted(found.items()))
-        parts.append(f"<p>{esc(article.paragraph_text(p))}</p>")
-        if tags:
-            parts.append(f"<p><small>{tags}</small></p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _optional(module: str, attr: str) -> Any | None:
-    """``module.attr`` if that module exists yet; bugs inside it still raise."""
-    try:
-        return getattr(importlib.import_module(module), attr, None)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-
-
-def _terminal_renderer() -> Callable[..., None]:
-    return _optional("unspin.report.terminal", "print_analysis") or _fallback_print
-
-
-def _html_renderer() -> Callable[..., str]:
-    return _optional("unspin.report.html", "render_analysis") or _fallback_html
-
-
-# ---------------------------------------------------------------------------- writers
-
-
-class _Output:
-    """Where the result goes: stdout, or a file opened on first write (so a run where every
-    source fails leaves no empty file behind)."""
-
-    def __init__(self, path: str | None) -> None:
-        self.path = None if path in (None, "-") else path
-        self._file: IO[str] | None = None
-
-    @property
-    def stream(self) -> IO[str]:
-        if self.path is None:
-            return sys.stdout
-        if self._file is None:
-            try:
-                self._file = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
-            except OSError as exc:
-                raise UnspinError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
-        return self._file
-
-    def write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
-class Writer:
-    def __init__(self, output: _Output, min_score: float) -> None:
-        self.output = output
-        self.min_score = min_score
-
-    def add(self, analysis: Analysis) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.output.close()
-
-
-class TextWriter(Writer):
-    def __init__(self, output: _Output, min_score: float, no_color: bool) -> None:
-        super().__init__(output, min_score)
-        self.no_color = no_color
-        self.render = _terminal_renderer()
-        self._console: Any = None
-        self.count = 0
-
-    def _get_console(self) -> Any:
-        from rich.console import Console
-
-        if self._console is None:
-            if self.output.path is None:
-                self._console = Console(no_color=self.no_color or None, highlight=False)
-            else:
-                self._console = Console(
-                    file=self.output.stream, force_terminal=False, no_color=True, width=100,
-                    highlight=False,
-                )  # fmt: skip
-        return self._console
-
-    def add(self, analysis: Analysis) -> None:
-        console = self._get_console()
-        if self.count:
-            console.print()
-        self.render(analysis, console, min_score=self.min_score)
-        self.count += 1
-
-
-class JSONWriter(Writer):
-    """One object for one analysis, a list for several (use jsonl to stream)."""
-
-    def __init__(self, output: _Output, min_score: float) -> None:
-        super().__init__(output, min_score)
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, analysis: Analysis) -> None:
-        self.items.append(analysis.to_dict())
-
-    def close(self) -> None:
-        if self.items:
-            data: Any = self.items[0] if len(self.items) == 1 else self.items
-            self.output.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        super().close()
-
-
-class JSONLWriter(Writer):
-    def add(self, analysis: Analysis) -> None:
-        self.output.write(json.dumps(analysis.to_dict(), ensure_ascii=False) + "\n")
-
-
-class HTMLWriter(Writer):
-    """One page per article. Several articles: one file each when -o is a directory, else
-    one page (the report's ``render_analyses`` when it has one, else pages in sequence)."""
-
-    def __init__(self, output: _Output, min_score: float) -> None:
-        super().__init__(output, min_score)
-        self.render = _html_renderer()
-        self.analyses: list[Analysis] = []
-        path = output.path
-        self.directory = (
-            Path(path) if path and (path.endswith(("/", os.sep)) or Path(path).is_dir()) else None
-        )
-        self.used: set[str] = set()
-
-    def _file_name(self, analysis: Analysis, n: int) -> str:
-        article = analysis.article
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", article.id or article.title or "")[:80].strip("-.")
-        base = base or f"article-{n}"
-        name, k = f"{base}.html", 2
-        while name in self.used:
-            name, k = f"{base}-{k}.html", k + 1
-        self.used.add(name)
-        return name
-
-    def add(self, analysis: Analysis) -> None:
-        if self.directory is None:
-            self.analyses.append(analysis)
-            return
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            target = self.directory / self._file_name(analysis, len(self.used) + 1)
-            target.write_text(self.render(analysis, min_score=self.min_score), encoding="utf-8")
-        except OSError as exc:
-            raise UnspinError(f"Cannot write to {self.directory}: {exc.strerror or exc}.") from None
-
-    def close(self) -> None:
-        if len(self.analyses) == 1:
-            self.output.write(self.render(self.analyses[0], min_score=self.min_score))
-        elif self.analyses:
-            many = None
-            if self.render is not _fallback_html:
-                many = _optional("unspin.report.html", "render_analyses")
-            if many is not None:
-                self.output.write(many(self.analyses, min_score=self.min_score))
-            else:
-                for analysis in self.analyses:
-                    self.output.write(self.render(analysis, min_score=self.min_score))
-        super().close()
-
-
-def _make_writer(fmt: str, output: str | None, min_score: float, no_color: bool) -> Writer:
-    out = _Output(output)
-    if fmt == "json":
-        return JSONWriter(out, min_score)
-    if fmt == "jsonl":
-        return JSONLWriter(out, min_score)
-    if fmt == "html":
-        return HTMLWriter(out, min_score)
-    return TextWriter(out, min_score, no_color)
-
-
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[str], None]]:
     """A progress bar on stderr for several inputs, only when stderr is a terminal."""
@@ -443,6 +208,7 @@ def analyze_command(
     from .analyze import analyze
     from .ingest import expand, load_one
     from .model import load_default
+    from .report.writers import make_writer
 
     ctx = click.get_current_context()
     settings: Settings = load_settings(allow_private_urls=True if allow_private else None)
@@ -492,7 +258,7 @@ def analyze_command(
         ctx.exit(exit_code)
 
     model = load_default() if items else None
-    writer = _make_writer(fmt, output, threshold, no_color)
+    writer = make_writer(fmt, output, threshold, no_color)
     notes_shown: set[str] = set()
     try:
         with _progress(len(items)) as advance:
