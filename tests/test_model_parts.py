@@ -111,3 +111,15 @@ def test_multilabel_and_single_label_f1() -> None:
     assert m["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
     assert m["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
     assert macro_f1_single(["x", "x", "y"], ["x", "y", "y"], ["x", "y", "z"]) == pytest.approx(2 / 3)
+
+
+def test_decode_bridges_short_gaps_but_not_paragraph_breaks() -> None:
+    text = "a b c d e f g"
+    offsets, words = _text_tokens(text)
+    probs = np.array([[0.9], [0.1], [0.9], [0.1], [0.1], [0.1], [0.9]])
+    para = np.zeros(7, dtype=int)
+    spans = decode_spans(probs, offsets, words, para, np.array([0.5]), ("A",), text, gaps=np.array([1]))
+    assert [text[s.start : s.end] for s in spans] == ["a b c", "g"]
+    para[2:] = 1  # the gap now separates two paragraphs: never bridged
+    spans = decode_spans(probs, offsets, words, para, np.array([0.5]), ("A",), text, gaps=np.array([1]))
+    assert [text[s.start : s.end] for s in spans] == ["a", "c", "g"]

@@ -20,8 +20,11 @@ def decode_spans(
     thresholds: np.ndarray,
     names: tuple[str, ...] | list[str],
     text: str,
+    gaps: np.ndarray | None = None,
 ) -> list[Span]:
-    """``probs`` [N, T] calibrated; ``thresholds`` [T]; returns spans sorted by start."""
+    """``probs`` [N, T] calibrated; ``thresholds`` [T]; ``gaps`` [T]: the longest run of
+    tokens under the threshold that still joins two parts of one span (long techniques such
+    as doubt or causal oversimplification dip inside a clause). Returns spans sorted by start."""
     n = len(probs)
     if n == 0:
         return []
@@ -36,6 +39,8 @@ def decode_spans(
     spans = []
     for t in np.flatnonzero((wprob >= thresholds).any(0)):
         on = (wprob[:, t] >= thresholds[t]) & (token_para >= 0)
+        if gaps is not None and gaps[t] > 0:
+            on = _bridge(on, int(gaps[t]), token_para)
         edges = np.diff(np.r_[0, on.astype(np.int8), 0])
         run_starts = np.flatnonzero(edges == 1)
         run_ends = np.flatnonzero(edges == -1)
@@ -49,3 +54,14 @@ def decode_spans(
                 spans.append(Span(technique=names[t], start=start, end=end, score=round(score, 4)))
     spans.sort(key=lambda sp: (sp.start, -sp.end, sp.technique))
     return spans
+
+
+def _bridge(on: np.ndarray, gap: int, token_para: np.ndarray) -> np.ndarray:
+    """Set short False runs lying between two True runs of one paragraph to True."""
+    edges = np.diff(np.r_[0, on.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out = on.copy()
+    for end, nxt in zip(ends[:-1], starts[1:], strict=True):
+        if nxt - end <= gap and token_para[end - 1] == token_para[nxt]:
+            out[end:nxt] = True
+    return out

@@ -69,6 +69,7 @@ class OnnxModel:
         self.temperature: dict[str, float] = self.meta.get("temperature", {})
         th = self.meta.get("thresholds", {})
         self.span_thresholds = np.array([th.get("span", {}).get(t, 0.5) for t in self.techniques])
+        self.span_gaps = np.array([th.get("span_gap", {}).get(t, 0) for t in self.techniques])
         self.paragraph_thresholds = np.array([th.get("paragraph", {}).get(t, 0.5) for t in self.techniques])
         self.frame_thresholds = np.array([th.get("frames", {}).get(f, 0.5) for f in self.frame_names])
         window = self.meta.get("window", {})
@@ -131,7 +132,7 @@ class OnnxModel:
         s = self.scores(article.text, bounds)
         spans = decode_spans(
             s.token, s.encoded.offsets, s.encoded.word_ids, s.token_para,
-            self.span_thresholds, self.techniques, article.text,
+            self.span_thresholds, self.techniques, article.text, self.span_gaps,
         )
         paragraphs = [
             ParagraphLabels(

@@ -81,36 +81,46 @@ def _label_thresholds(probs: np.ndarray, gold: np.ndarray, names: tuple[str, ...
     return out
 
 
-def _span_thresholds(raws: list[Raw], token_t: float) -> dict[str, float]:
+GAPS = (0, 2, 5, 10)
+
+
+def _span_thresholds(raws: list[Raw], token_t: float) -> tuple[dict[str, float], dict[str, int]]:
+    """Per technique: the threshold and gap-bridging length that maximise span F1 on tune."""
     probs = [sigmoid(r.out.token / token_t) for r in raws]
-    gold = [[s for s in r.article.spans] for r in raws]
+    gold = [list(r.article.spans) for r in raws]
     names = TECHNIQUE_NAMES
 
-    def score(ths: np.ndarray, only: str | None = None) -> float:
+    def score(ths: np.ndarray, gaps: np.ndarray, only: str | None = None) -> float:
         c = SpanCounts()
         for r, p, g in zip(raws, probs, gold, strict=True):
-            pred = decode_spans(p, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, names, r.article.text)
+            pred = decode_spans(p, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, names,
+                                r.article.text, gaps)
             c.add([(s.technique, s.start, s.end) for s in pred if only in (None, s.technique)],
                   [x for x in g if only in (None, x[0])])
         return c.f1
 
     coarse = np.round(np.arange(0.05, 0.91, 0.05), 2)
-    shared = max(coarse, key=lambda th: score(np.full(len(names), th)))
-    result = {}
+    no_gaps = np.zeros(len(names), dtype=int)
+    shared = float(max(coarse, key=lambda th: score(np.full(len(names), th), no_gaps)))
+    thresholds, gaps = {}, {}
     support = {n: sum(1 for g in gold for s in g if s[0] == n) for n in names}
     for i, name in enumerate(names):
+        thresholds[name], gaps[name] = round(shared, 3), 0
         if support[name] < MIN_SUPPORT * 2:
-            result[name] = round(float(shared), 3)
             continue
-        best_th, best_f = float(shared), -1.0
-        for th in coarse:
-            ths = np.full(len(names), 2.0)  # only technique i decoded
-            ths[i] = th
-            f = score(ths, only=name)
-            if f > best_f:
-                best_f, best_th = f, float(th)
-        result[name] = round((best_th + float(shared)) / 2, 3)
-    return result
+        best, best_f = (shared, 0), -1.0
+        for gap in GAPS:
+            for th in coarse:
+                ths = np.full(len(names), 2.0)  # only technique i is decoded
+                ths[i] = th
+                g = np.zeros(len(names), dtype=int)
+                g[i] = gap
+                f = score(ths, g, only=name)
+                if f > best_f:
+                    best_f, best = f, (float(th), gap)
+        thresholds[name] = round((best[0] + shared) / 2, 3)  # shrink towards the shared one
+        gaps[name] = best[1]
+    return thresholds, gaps
 
 
 def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
@@ -159,8 +169,8 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     thresholds = {
         "paragraph": _label_thresholds(sigmoid(pl / temperature["paragraph"]), pg > 0, TECHNIQUE_NAMES),
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
-        "span": _span_thresholds(raws, temperature["token"]),
     }
+    thresholds["span"], thresholds["span_gap"] = _span_thresholds(raws, temperature["token"])
     meta.update(temperature=temperature, thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
     meta_path.write_text(json.dumps(meta, indent=1))
     return meta
