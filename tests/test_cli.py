@@ -232,3 +232,17 @@ def test_main_entry_point(capsys: pytest.CaptureFixture[str]) -> None:
         cli_module.main(["analyze", "file:///etc/passwd"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.startswith("unspin: error: Refusing to fetch file:///etc/passwd")
+
+
+def test_help_lists_optional_commands_without_importing_their_extras() -> None:
+    """`unspin --help` must work on an install without torch (the train extra)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys; sys.modules['torch'] = None; sys.modules['fastapi'] = None\n"
+        "from unspin.cli import main\nmain(['--help'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "train" in out.stdout and "serve" in out.stdout

@@ -32,12 +32,12 @@ EXIT_INTERRUPTED = 130
 EXIT_BUG = 1
 
 # Commands with heavy or optional dependencies are imported only when run, so that
-# `unspin analyze` starts fast and works without the extras. Add them as "module:attr":
-# e.g. "serve": "unspin.server.cli:serve", "train": "unspin.train.cli:train",
-#      "compare": "unspin.compare:compare_command", "predict": "unspin.model.cli:predict".
-LAZY_COMMANDS: dict[str, str] = {
-    "train": "unspin.train.cli:train_command",
-    "serve": "unspin.server.cli:serve",
+# `unspin analyze` starts fast and `unspin --help` works without the extras:
+# name -> ("module:attr", the one-line help shown in `unspin --help`).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("unspin.train.cli:train_command",
+              "Fine-tune, export and calibrate the model (needs the train extra)."),
+    "serve": ("unspin.server.cli:serve", "Start the local web app and JSON API (server extra)."),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,7 +112,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            module_name, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            module_name, _, attr = LAZY_COMMANDS[cmd_name][0].partition(":")
             try:
                 module = importlib.import_module(module_name)
             except ImportError as exc:
@@ -123,6 +123,18 @@ class LazyGroup(click.Group):
             command = getattr(module, attr)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Like click's, but lazy commands are listed from the table, without importing."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][1]))
+            elif (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
