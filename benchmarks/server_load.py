@@ -1,12 +1,14 @@
 """Load test of ``unspin serve``: many clients posting 800-word articles at once.
 
     python benchmarks/server_load.py [--clients 50] [--seconds 60] [--requests 500]
-                                     [--workers N] [--fake-model]
+                                     [--workers N] [--fake-model] [--rate R]
 
 Starts the server in a subprocess on 127.0.0.1 (a free port), waits for /api/health, then
 runs ``--clients`` concurrent clients (asyncio + httpx) that each post the article to
 ``POST /api/analyze`` until ``--seconds`` have passed or ``--requests`` were sent, and
-prints requests/s, latency percentiles and errors; then stops the server.
+prints requests/s, latency percentiles and errors; then stops the server. With ``--rate R``
+the load is open-loop instead: R new requests a second, at most ``--clients`` in flight,
+which measures latency at a given load rather than at saturation.
 
 Goal: no errors at 50 concurrent clients and p95 latency <= 1.5 s on 2 cores with the real
 model. Without an installed model the numbers measure the server alone (reading, checking,
@@ -31,6 +33,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.articles import article_800_words  # noqa: E402
+
 HOST = "127.0.0.1"  # never anything else: this is a local benchmark
 SERVER = """
 import sys
@@ -47,24 +52,6 @@ app = create_app(load_settings(), model=model)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
             access_log=False, server_header=False)
 """
-
-
-def article_800_words() -> str:
-    """Exactly 800 words in paragraphs, from the shipped examples (repeated as needed)."""
-    paras: list[str] = []
-    for name in ("op-ed.txt", "report.txt"):
-        text = (ROOT / "examples" / name).read_text("utf-8")
-        paras += [p for p in text.split("\n") if p.strip()]
-    out: list[str] = []
-    words = 0
-    while words < 800:
-        for p in paras:
-            take = p.split()[: 800 - words]
-            out.append(" ".join(take))
-            words += len(take)
-            if words >= 800:
-                break
-    return "\n\n".join(out)
 
 
 def free_port() -> int:
@@ -106,7 +93,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 async def run_load(
-    base: str, body: dict[str, str], clients: int, seconds: float, max_requests: int
+    base: str, body: dict[str, str], clients: int, seconds: float, max_requests: int,
+    rate: float | None = None,
 ) -> tuple[list[float], Counter[str], float]:
     latencies: list[float] = []
     errors: Counter[str] = Counter()
@@ -133,8 +121,33 @@ async def run_load(
                 else:
                     errors[f"HTTP {response.status_code}"] += 1
 
+        async def one() -> None:
+            started = time.perf_counter()
+            try:
+                response = await client.post("/api/analyze", json=body)
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+                return
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors[f"HTTP {response.status_code}"] += 1
+
         began = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        if rate is None:
+            await asyncio.gather(*(worker() for _ in range(clients)))
+        else:  # open loop: arrivals at a fixed rate, at most `clients` in flight
+            tasks: set[asyncio.Task[None]] = set()
+            while time.monotonic() < deadline and sent < max_requests:
+                if len(tasks) < clients:
+                    sent += 1
+                    task = asyncio.create_task(one())
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                else:
+                    errors["client limit reached (arrival skipped)"] += 1
+                await asyncio.sleep(1.0 / rate)
+            await asyncio.gather(*tasks)
         return latencies, errors, time.monotonic() - began
 
 
@@ -146,6 +159,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="UNSPIN_SERVER_WORKERS")
     parser.add_argument("--fake-model", action="store_true", help="use the stand-in model")
     parser.add_argument("--p95-goal", type=float, default=1.5)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: new requests per second (default: closed loop, each "
+                             "client sends its next request when the last one is answered)")
     args = parser.parse_args()
 
     port = free_port()
@@ -158,7 +174,7 @@ def main() -> None:
         warm = httpx.post(base + "/api/analyze", json={"text": text}, timeout=120)
         warm.raise_for_status()
         latencies, errors, elapsed = asyncio.run(
-            run_load(base, {"text": text}, args.clients, args.seconds, args.requests)
+            run_load(base, {"text": text}, args.clients, args.seconds, args.requests, args.rate)
         )
     finally:
         process.terminate()
@@ -176,6 +192,7 @@ def main() -> None:
         "model": model or "none installed (server only)",
         "cpu_cores": os.cpu_count(),
         "clients": args.clients,
+        "mode": f"open loop, {args.rate} requests/s" if args.rate else "closed loop",
         "requests_ok": done,
         "errors": failed,
         "error_kinds": dict(errors),

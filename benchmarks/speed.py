@@ -25,27 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.articles import article_800_words  # noqa: E402
 from unspin.ingest import from_text  # noqa: E402
 
 MODEL_DIR = ROOT / "unspin" / "model" / "default"
 DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en" / "train-articles-subtask-3"
-
-
-def article_800_words() -> str:
-    """Exactly 800 words, paragraphs kept, from the shipped examples (repeated as needed)."""
-    paras = []
-    for name in ("op-ed.txt", "report.txt"):
-        paras += [p for p in (ROOT / "examples" / name).read_text("utf-8").split("\n") if p.strip()]
-    out, words = [], 0
-    while words < 800:
-        for p in paras:
-            w = p.split()
-            take = w[: 800 - words]
-            out.append(" ".join(take))
-            words += len(take)
-            if words >= 800:
-                break
-    return "\n\n".join(out)
 
 
 def corpus(n: int) -> list[str]:
