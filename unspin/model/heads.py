@@ -50,19 +50,35 @@ def paragraph_features(
     return feats
 
 
+def article_features(
+    hidden: np.ndarray, token_probs: np.ndarray, paragraph_probs: np.ndarray, kind: str
+) -> np.ndarray:
+    """The input of an article-level head. ``mean``: the mean encoder output over the
+    article; ``mean+rates``: that, plus the mean token and paragraph probability of every
+    technique (how much persuasion there is separates reporting from opinion)."""
+    h, t = hidden.shape[1], token_probs.shape[1]
+    mean = hidden.mean(0) if len(hidden) else np.zeros(h, dtype=np.float32)
+    if kind == "mean":
+        return mean
+    rates = token_probs.mean(0) if len(token_probs) else np.zeros(t, dtype=np.float32)
+    para = paragraph_probs.mean(0) if len(paragraph_probs) else np.zeros(t, dtype=np.float32)
+    return np.concatenate([mean, rates, para]).astype(np.float32)
+
+
 class Heads:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        # Which features the article heads read is stored with their weights.
+        self.inputs = {k: str(weights.get(f"{k}_input", "mean")) for k in ("genre", "frame")}
+        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items() if not k.endswith("_input")}
 
     def __call__(self, hidden: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> HeadOutputs:
         """``hidden`` [N, H] one row per token; ``token_para`` [N] paragraph index or -1."""
         w = self.w
         token = hidden @ w["token_w"].T + w["token_b"]
         probs = sigmoid(token)
-        h = hidden.shape[1]
         feats = paragraph_features(hidden, probs, token_para, n_paragraphs)
         paragraph = feats @ w["paragraph_w"].T + w["paragraph_b"]
-        mean = hidden.mean(0) if len(hidden) else np.zeros(h, dtype=np.float32)
-        genre = mean @ w["genre_w"].T + w["genre_b"]
-        frames = mean @ w["frame_w"].T + w["frame_b"]
+        pprobs = sigmoid(paragraph)
+        genre = article_features(hidden, probs, pprobs, self.inputs["genre"]) @ w["genre_w"].T + w["genre_b"]
+        frames = article_features(hidden, probs, pprobs, self.inputs["frame"]) @ w["frame_w"].T + w["frame_b"]
         return HeadOutputs(token=token, paragraph=paragraph, genre=genre, frames=frames)

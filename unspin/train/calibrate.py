@@ -46,7 +46,7 @@ def raw_outputs(model: OnnxModel, articles: list[LabeledArticle], progress=None)
 
 def _fit_temperature(logits: np.ndarray, targets: np.ndarray, kind: str) -> float:
     best, best_t = np.inf, 1.0
-    for t in np.arange(0.5, 4.01, 0.1):
+    for t in np.arange(0.2, 4.01, 0.1):
         if kind == "softmax":
             p = softmax(logits / t)[np.arange(len(targets)), targets]
             loss = -np.log(np.clip(p, 1e-9, 1)).mean()

@@ -1,82 +1,64 @@
-"""Refit the article-level heads (genre, frames) on whole-article features.
+"""Refit the heads that pool over whole paragraphs and articles.
 
-During fine-tuning these heads see one window at a time with the article's label; at
-inference they see the mean over the whole article. Refitting them by regularised
-logistic regression on exactly the inference-time feature (the article mean of the
-fine-tuned encoder's output, computed with the shipped int8 encoder) removes that
-mismatch. The result is still one linear layer, so the shipped format does not change.
-The regularisation strength is chosen by cross-validation on the training split only;
-the refit is kept only if it beats the jointly trained head on the tuning split.
+During fine-tuning these heads see one window at a time; at inference they pool over a
+whole paragraph or article. Refitting them by regularised logistic regression on exactly
+the inference-time features (computed with the shipped int8 encoder) removes that
+mismatch, and lets the article heads also read how much persuasion the article holds.
+Each result is still one linear layer, so the shipped format does not change.
+
+Choices are made on the training and tuning splits only; the validation split is never
+read here.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from ..evaluation import macro_f1_single, multilabel_f1
-from ..model.heads import paragraph_features, sigmoid
+from ..evaluation import macro_f1_single
+from ..model.heads import article_features, paragraph_features, sigmoid
 from ..model.runtime import OnnxModel
 from ..model.windows import token_paragraphs
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 from .data import LabeledArticle
 
-C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+C_GRID = (0.03, 0.1, 0.3, 1.0)
+ARTICLE_INPUTS = ("mean", "mean+rates")
 
 
-def features(
-    model: OnnxModel, articles: list[LabeledArticle], progress=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Article means [A, H]; labelled paragraphs' features [P, 2H+T] and gold labels [P, T],
-    computed exactly as the runtime computes them."""
+@dataclass
+class Pooled:
+    """One article's inference-time pooled features."""
+
+    hidden: np.ndarray  # [N, H], kept only while features are built
+    token_probs: np.ndarray  # [N, T]
+    paragraphs: np.ndarray  # [P, 2H+T], every line of the article
+    labelled: list[tuple[int, np.ndarray]]  # (paragraph index, gold [T]) for labelled lines
+
+
+def pool(model: OnnxModel, a: LabeledArticle) -> Pooled:
     t_index = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
-    means, pfeats, pgold = [], [], []
+    enc, hidden = model.hidden(a.text)
     w = model.heads.w
-    for a in articles:
-        enc, hidden = model.hidden(a.text)
-        means.append(hidden.mean(0) if len(hidden) else np.zeros(hidden.shape[1], dtype=np.float32))
-        if a.paragraph_labels and len(hidden):
-            tp = token_paragraphs(enc.offsets, [(s, e) for _, s, e in a.lines])
-            probs = sigmoid(hidden @ w["token_w"].T + w["token_b"])
-            feats = paragraph_features(hidden, probs, tp, len(a.lines))
-            for i, (line, _, _) in enumerate(a.lines):
-                if line in a.paragraph_labels:
-                    pfeats.append(feats[i])
-                    g = np.zeros(len(TECHNIQUE_NAMES), dtype=np.float32)
-                    g[[t_index[n] for n in a.paragraph_labels[line]]] = 1
-                    pgold.append(g)
-        if progress:
-            progress()
-    return np.stack(means), np.stack(pfeats), np.stack(pgold)
+    probs = sigmoid(hidden @ w["token_w"].T + w["token_b"])
+    tp = token_paragraphs(enc.offsets, [(s, e) for _, s, e in a.lines])
+    paras = paragraph_features(hidden, probs, tp, len(a.lines))
+    labelled = []
+    for i, (line, _, _) in enumerate(a.lines):
+        if line in a.paragraph_labels:
+            g = np.zeros(len(TECHNIQUE_NAMES), dtype=np.float32)
+            g[[t_index[n] for n in a.paragraph_labels[line]]] = 1
+            labelled.append((i, g))
+    return Pooled(hidden, probs, paras, labelled)
 
 
-def _micro_f1_tuned(probs: np.ndarray, gold: np.ndarray) -> float:
-    """Micro-F1 with each class at its own best threshold (as calibration will do)."""
-    pred = np.zeros_like(gold, dtype=bool)
-    for j in range(gold.shape[1]):
-        best, best_th = -1.0, 0.5
-        for th in np.arange(0.05, 0.96, 0.05):
-            p = probs[:, j] >= th
-            f = 2 * (p & (gold[:, j] > 0)).sum() / max(p.sum() + gold[:, j].sum(), 1)
-            if f > best:
-                best, best_th = f, th
-        pred[:, j] = probs[:, j] >= best_th
-    g = gold > 0
-    tp = (pred & g).sum()
-    return float(2 * tp / max(pred.sum() + g.sum(), 1))
-
-
-def _fit_genre(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
-    # Balanced classes: the head must not lean on the training prior (mostly opinion).
-    return LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
-
-
-def _fit_ovr(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """One-vs-rest logistic regressions as one linear layer (also used for paragraphs)."""
+def fit_ovr(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest logistic regressions as one linear layer."""
     w = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
     b = np.zeros(y.shape[1], dtype=np.float32)
     for j in range(y.shape[1]):
@@ -88,89 +70,122 @@ def _fit_ovr(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.nda
     return w, b
 
 
-def _frames_f1(w: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
-    p = sigmoid(x @ w.T + b)
-    best = 0.0
-    for th in np.arange(0.1, 0.9, 0.05):
-        pred = [[FRAME_NAMES[j] for j in np.flatnonzero(r >= th)] for r in p]
-        gold = [[FRAME_NAMES[j] for j in np.flatnonzero(r)] for r in y]
-        best = max(best, multilabel_f1(pred, gold, FRAME_NAMES)["micro_f1"])
-    return best
+def fit_genre(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    # Balanced classes: the head must not lean on the training prior (mostly opinion).
+    m = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
+    w = np.zeros((len(GENRE_NAMES), x.shape[1]), dtype=np.float32)
+    b = np.full(len(GENRE_NAMES), -10.0, dtype=np.float32)  # a class never seen: never chosen
+    if len(m.classes_) == 2:
+        w[m.classes_[1]], b[m.classes_[1]] = m.coef_[0], m.intercept_[0]
+        b[m.classes_[0]] = 0.0
+    else:
+        w[m.classes_], b[m.classes_] = m.coef_, m.intercept_
+    return w, b
+
+
+def tuned_micro_f1(probs: np.ndarray, gold: np.ndarray, per_class: bool = True) -> float:
+    """Micro-F1 with each class (or all classes together) at its best threshold, as
+    calibration will do."""
+    grid = np.arange(0.05, 0.96, 0.05)
+    g = gold > 0
+    if not per_class:
+        return max(float(2 * ((probs >= th) & g).sum() / max((probs >= th).sum() + g.sum(), 1)) for th in grid)
+    pred = np.zeros_like(g)
+    for j in range(g.shape[1]):
+        best = max(grid, key=lambda th: 2 * ((probs[:, j] >= th) & g[:, j]).sum()
+                   / max((probs[:, j] >= th).sum() + g[:, j].sum(), 1))
+        pred[:, j] = probs[:, j] >= best
+    return float(2 * (pred & g).sum() / max(pred.sum() + g.sum(), 1))
+
+
+def _progress(name: str, n: int):
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        print(f"\r  pooling ({name}): {done[0]}/{n}", end="" if done[0] < n else "\n",
+              file=sys.stderr, flush=True)
+    return tick
 
 
 def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) -> dict[str, str]:
-    """Refit genre and frame heads in ``model_dir/heads.npz`` when that helps on tune."""
+    """Refit the paragraph, genre and frame heads in ``model_dir/heads.npz``."""
     model = OnnxModel(model_dir)
-    feats, paras = {}, {}
+    heads: dict[str, np.ndarray] = dict(model.heads.w)
+    pooled: dict[str, list[Pooled]] = {}
     for name in ("train", "tune"):
-        n = len(parts[name])
-        done = [0]
+        tick = _progress(name, len(parts[name]))
+        pooled[name] = []
+        for a in parts[name]:
+            pooled[name].append(pool(model, a))
+            tick()
+    decisions: dict[str, str] = {}
 
-        def tick(name: str = name, n: int = n, done: list[int] = done) -> None:
-            done[0] += 1
-            print(f"\r  features ({name}): {done[0]}/{n}", end="", file=sys.stderr, flush=True)
-        feats[name], *paras[name] = features(model, parts[name], tick)
-        print(file=sys.stderr)
-    heads = dict(model.heads.w)
-    decisions = {}
-    # genre
-    tr = [(i, GENRE_NAMES.index(a.genre)) for i, a in enumerate(parts["train"]) if a.genre]
-    xt, yt = feats["train"][[i for i, _ in tr]], np.array([y for _, y in tr])
-    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-
-    def cv_genre(c: float) -> float:
-        pred = np.zeros_like(yt)
-        for a, b in cv.split(xt, yt):
-            pred[b] = _fit_genre(xt[a], yt[a], c).predict(xt[b])
-        return macro_f1_single(pred.tolist(), yt.tolist(), list(range(len(GENRE_NAMES))))
-    c_best = max(C_GRID, key=cv_genre)
-    clf = _fit_genre(xt, yt, c_best)
-    gw = np.zeros_like(heads["genre_w"])
-    gb = np.zeros_like(heads["genre_b"])
-    gw[clf.classes_], gb[clf.classes_] = clf.coef_, clf.intercept_
-    if len(clf.classes_) == 2:  # binary LR: one row; mirror it
-        gw[clf.classes_[1]], gb[clf.classes_[1]] = clf.coef_[0], clf.intercept_[0]
-        gw[clf.classes_[0]], gb[clf.classes_[0]] = 0, 0
-    tu = [(i, GENRE_NAMES.index(a.genre)) for i, a in enumerate(parts["tune"]) if a.genre]
-    xu, yu = feats["tune"][[i for i, _ in tu]], [y for _, y in tu]
-
-    def tune_genre(w: np.ndarray, b: np.ndarray) -> float:
-        return macro_f1_single((xu @ w.T + b).argmax(1).tolist(), yu, list(range(len(GENRE_NAMES))))
-    old, new = tune_genre(heads["genre_w"], heads["genre_b"]), tune_genre(gw, gb)
-    log(f"genre head: joint {old:.3f} vs refit {new:.3f} macro-F1 on tune (C={c_best})")
-    if new >= old:
-        heads["genre_w"], heads["genre_b"] = gw, gb
-        decisions["genre"] = f"refit (C={c_best})"
-    # frames
-    fr = [(i, a) for i, a in enumerate(parts["train"]) if a.frames is not None]
-    xf = feats["train"][[i for i, _ in fr]]
-    yf = np.array([[f in a.frames for f in FRAME_NAMES] for _, a in fr], dtype=float)
-    folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(xf, yf.sum(1) > 4))
-
-    def cv_frames(c: float) -> float:
-        return float(np.mean([_frames_f1(*_fit_ovr(xf[a], yf[a], c), xf[b], yf[b]) for a, b in folds]))
-    c_best = max(C_GRID, key=cv_frames)
-    fw, fb = _fit_ovr(xf, yf, c_best)
-    fu = [(i, a) for i, a in enumerate(parts["tune"]) if a.frames is not None]
-    xfu = feats["tune"][[i for i, _ in fu]]
-    yfu = np.array([[f in a.frames for f in FRAME_NAMES] for _, a in fu], dtype=float)
-    old, new = _frames_f1(heads["frame_w"], heads["frame_b"], xfu, yfu), _frames_f1(fw, fb, xfu, yfu)
-    log(f"frame head: joint {old:.3f} vs refit {new:.3f} micro-F1 on tune at the best shared threshold (C={c_best})")
-    if new >= old:
-        heads["frame_w"], heads["frame_b"] = fw, fb
-        decisions["frames"] = f"refit (C={c_best})"
-    # paragraph techniques: one LR per technique; C chosen on tune, where thresholds live too
-    (xp, yp), (xpu, ypu) = paras["train"], paras["tune"]
-    old = _micro_f1_tuned(sigmoid(xpu @ heads["paragraph_w"].T + heads["paragraph_b"]), ypu)
-    best_c, best_f, best_wb = None, old, None
-    for c in (0.1, 0.3, 1.0):
-        pw, pb = _fit_ovr(xp, yp, c)
-        f = _micro_f1_tuned(sigmoid(xpu @ pw.T + pb), ypu)
-        log(f"paragraph head: refit C={c}: {f:.3f} micro-F1 on tune (joint head {old:.3f})")
+    # 1. Paragraph techniques: C chosen on tune, where their thresholds are tuned too.
+    def para_xy(ps: list[Pooled]) -> tuple[np.ndarray, np.ndarray]:
+        rows = [(p.paragraphs[i], g) for p in ps for i, g in p.labelled]
+        return np.stack([x for x, _ in rows]), np.stack([g for _, g in rows])
+    (xp, yp), (xpu, ypu) = para_xy(pooled["train"]), para_xy(pooled["tune"])
+    best_f = tuned_micro_f1(sigmoid(xpu @ heads["paragraph_w"].T + heads["paragraph_b"]), ypu)
+    log(f"paragraph head: joint {best_f:.3f} micro-F1 on tune")
+    for c in C_GRID:
+        pw, pb = fit_ovr(xp, yp, c)
+        f = tuned_micro_f1(sigmoid(xpu @ pw.T + pb), ypu)
+        log(f"paragraph head: refit C={c}: {f:.3f}")
         if f > best_f:
-            best_c, best_f, best_wb = c, f, (pw, pb)
-    if best_wb is not None:
-        heads["paragraph_w"], heads["paragraph_b"] = best_wb
-        decisions["paragraph"] = f"refit (C={best_c})"
+            best_f, heads["paragraph_w"], heads["paragraph_b"] = f, pw, pb
+            decisions["paragraph"] = f"refit, C={c}"
+
+    # 2. Article features, with the final paragraph head.
+    def art_x(ps: list[Pooled], kind: str) -> np.ndarray:
+        return np.stack([
+            article_features(p.hidden, p.token_probs,
+                             sigmoid(p.paragraphs @ heads["paragraph_w"].T + heads["paragraph_b"]), kind)
+            for p in ps])
+    x = {(s, k): art_x(pooled[s], k) for s in ("train", "tune") for k in ARTICLE_INPUTS}
+
+    # 3. Genre: few reporting and satire articles, so choose by 5-fold CV over train + tune
+    #    (macro-F1), then fit on both.
+    arts = parts["train"] + parts["tune"]
+    known = [i for i, a in enumerate(arts) if a.genre]
+    y = np.array([GENRE_NAMES.index(arts[i].genre) for i in known])  # type: ignore[arg-type]
+    folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(known, y))
+    best = (-1.0, "mean", C_GRID[0])
+    for kind in ARTICLE_INPUTS:
+        xa = np.concatenate([x["train", kind], x["tune", kind]])[known]
+        for c in C_GRID:
+            pred = np.zeros_like(y)
+            for tr, te in folds:
+                w, b = fit_genre(xa[tr], y[tr], c)
+                pred[te] = (xa[te] @ w.T + b).argmax(1)
+            f = macro_f1_single(pred.tolist(), y.tolist(), list(range(len(GENRE_NAMES))))
+            log(f"genre head: {kind}, C={c}: {f:.3f} macro-F1 (5-fold CV, train+tune)")
+            if f > best[0]:
+                best = (f, kind, c)
+    _, kind, c = best
+    xa = np.concatenate([x["train", kind], x["tune", kind]])[known]
+    heads["genre_w"], heads["genre_b"] = fit_genre(xa, y, c)
+    heads["genre_input"] = np.array(kind)
+    decisions["genre"] = f"refit on train+tune, {kind}, C={c}"
+
+    # 4. Frames: fit on train, compare with the joint head on tune.
+    def frame_xy(split: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        idx = [i for i, a in enumerate(parts[split]) if a.frames is not None]
+        gold = np.array([[f in (parts[split][i].frames or []) for f in FRAME_NAMES] for i in idx], float)
+        return x[split, kind][idx], gold
+    xfu, yfu = frame_xy("tune", "mean")
+    best_f = tuned_micro_f1(sigmoid(xfu @ heads["frame_w"].T + heads["frame_b"]), yfu, per_class=False)
+    log(f"frame head: joint {best_f:.3f} micro-F1 on tune")
+    for kind in ARTICLE_INPUTS:
+        xf, yf = frame_xy("train", kind)
+        xfu, yfu = frame_xy("tune", kind)
+        for c in C_GRID:
+            fw, fb = fit_ovr(xf, yf, c)
+            f = tuned_micro_f1(sigmoid(xfu @ fw.T + fb), yfu, per_class=False)
+            log(f"frame head: refit {kind}, C={c}: {f:.3f}")
+            if f > best_f:
+                best_f, heads["frame_w"], heads["frame_b"] = f, fw, fb
+                heads["frame_input"] = np.array(kind)
+                decisions["frames"] = f"refit, {kind}, C={c}"
     np.savez(model_dir / "heads.npz", **heads)
     return decisions
