@@ -105,22 +105,6 @@ async def run_load(
 
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
 
-        async def worker() -> None:
-            nonlocal sent
-            while time.monotonic() < deadline and sent < max_requests:
-                sent += 1
-                started = time.perf_counter()
-                try:
-                    response = await client.post("/api/analyze", json=body)
-                except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] += 1
-                    continue
-                elapsed = time.perf_counter() - started
-                if response.status_code == 200:
-                    latencies.append(elapsed)
-                else:
-                    errors[f"HTTP {response.status_code}"] += 1
-
         async def one() -> None:
             started = time.perf_counter()
             try:
@@ -132,6 +116,12 @@ async def run_load(
                 latencies.append(time.perf_counter() - started)
             else:
                 errors[f"HTTP {response.status_code}"] += 1
+
+        async def worker() -> None:  # closed loop: the next request once this one is answered
+            nonlocal sent
+            while time.monotonic() < deadline and sent < max_requests:
+                sent += 1
+                await one()
 
         began = time.monotonic()
         if rate is None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHROMIUM
+from conftest import CHROMIUM_ARGS as LAUNCH_ARGS
 from fixtures_reports import (
     ATTR,
     IMG,
@@ -29,16 +31,6 @@ from unspin.compare import compare
 from unspin.document import Analysis
 from unspin.report.html import render_analyses, render_analysis, render_comparison
 from unspin.taxonomy import technique
-
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
     pytest.skip("Debian chromium is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -34,14 +34,6 @@ from unspin.server.engine import ModelSource  # noqa: E402
 from unspin.server.fake import PhraseModel  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 OP_ED = """Enough Is Enough: The Harbour Deal Is a Shameful Betrayal
 
