@@ -19,18 +19,20 @@ from .pipeline import run
 @click.option("--seed", default=13, show_default=True, help="Seeds the split, the shuffling and the initialisation.")
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--lr", default=8e-5, show_default=True, help="Encoder learning rate.")
+@click.option("--init-from", type=click.Path(exists=True, dir_okay=False),
+              help="Continue from these weights (a run's best.pt) with a fresh schedule.")
 @click.option("--model-id", default="unspin-minilm-semeval23", show_default=True)
 @click.option("--model-version", default="1.0.0", show_default=True)
 @click.option("--install", is_flag=True, help=f"Copy the calibrated model into the package ({DEFAULT_DIR}).")
 @handle_errors
 def train_command(data_dir: str, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
-                  model_id: str, model_version: str, install: bool) -> None:
+                  init_from: str | None, model_id: str, model_version: str, install: bool) -> None:
     """Fine-tune, export to int8 ONNX and calibrate the persuasion model.
 
     Run the same command again after an interruption: it resumes from the last checkpoint.
     """
     cfg = TrainConfig(data_dir=data_dir, out_dir=out_dir, epochs=epochs, seed=seed,
-                      batch_size=batch_size, lr=lr)
+                      batch_size=batch_size, lr=lr, init_from=init_from)
     model_dir = run(cfg, model_id=model_id, version=model_version,
                     install_to=DEFAULT_DIR if install else None)
     click.echo(f"model: {model_dir}")

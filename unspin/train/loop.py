@@ -45,6 +45,7 @@ class TrainConfig:
     w_genre: float = 0.3
     w_frames: float = 0.5
     threads: int | None = None
+    init_from: str | None = None  # weights (best.pt) to continue from, with a fresh schedule
 
 
 def encoder_dir(cfg: TrainConfig) -> str:
@@ -182,6 +183,9 @@ def train(cfg: TrainConfig) -> Path:
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     _, train_w, tune_w = build_windows(cfg, log)
     model = PersuasionNet(encoder_dir(cfg))
+    if cfg.init_from:
+        model.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+        log(f"initialised from {cfg.init_from}")
     pw, gw = pos_weights(train_w), genre_weights(train_w, model.genre_head.out_features)
     enc_params = list(model.encoder.parameters())
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
