@@ -134,8 +134,11 @@ def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
     return meta
 
 
-def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str, progress=None) -> dict:
-    """Fit temperatures and thresholds on ``tune``; write and return ``model.json``."""
+def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str, progress=None,
+              genre_held_out: bool = True) -> dict:
+    """Fit temperatures and thresholds on ``tune``; write and return ``model.json``.
+    ``genre_held_out=False``: the genre head was fitted on ``tune`` too, so its temperature
+    cannot be fitted there and stays 1."""
     meta_path = model_dir / "model.json"
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
     model = OnnxModel(model_dir)
@@ -164,7 +167,8 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
         "token": _fit_temperature(tok_logits[::4], tok_gold[::4], "sigmoid"),
         "paragraph": _fit_temperature(pl, pg, "sigmoid"),
         "frames": _fit_temperature(fl, fg, "sigmoid"),
-        "genre": _fit_temperature(np.stack([g for g, _ in ge]), np.array([y for _, y in ge]), "softmax"),
+        "genre": _fit_temperature(np.stack([g for g, _ in ge]), np.array([y for _, y in ge]), "softmax")
+        if genre_held_out else 1.0,
     }
     thresholds = {
         "paragraph": _label_thresholds(sigmoid(pl / temperature["paragraph"]), pg > 0, TECHNIQUE_NAMES),

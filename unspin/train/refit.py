@@ -144,8 +144,8 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
             for p in ps])
     x = {(s, k): art_x(pooled[s], k) for s in ("train", "tune") for k in ARTICLE_INPUTS}
 
-    # 3. Genre: few reporting and satire articles, so choose by 5-fold CV over train + tune
-    #    (macro-F1), then fit on both.
+    # 3. Genre: few reporting and satire articles, so choose features and C by 5-fold CV
+    #    over train + tune (macro-F1), then fit on both.
     arts = parts["train"] + parts["tune"]
     known = [i for i, a in enumerate(arts) if a.genre]
     y = np.array([GENRE_NAMES.index(arts[i].genre) for i in known])  # type: ignore[arg-type]
@@ -163,6 +163,8 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
             if f > best[0]:
                 best = (f, kind, c)
     _, kind, c = best
+    # Fitted on train + tune: the tune articles are the only genre examples the encoder has
+    # not memorised. Tune is then no longer held out for genre, so its temperature stays 1.
     xa = np.concatenate([x["train", kind], x["tune", kind]])[known]
     heads["genre_w"], heads["genre_b"] = fit_genre(xa, y, c)
     heads["genre_input"] = np.array(kind)
