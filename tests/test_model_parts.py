@@ -123,3 +123,15 @@ def test_decode_bridges_short_gaps_but_not_paragraph_breaks() -> None:
     para[2:] = 1  # the gap now separates two paragraphs: never bridged
     spans = decode_spans(probs, offsets, words, para, np.array([0.5]), ("A",), text, gaps=np.array([1]))
     assert [text[s.start : s.end] for s in spans] == ["a", "c", "g"]
+
+
+def test_best_threshold_picks_the_first_best_and_falls_back_when_nothing_scores() -> None:
+    from unspin.evaluation import best_threshold
+
+    probs = np.array([0.9, 0.8, 0.3, 0.2])
+    gold = np.array([True, True, False, False])
+    assert best_threshold(probs, gold, [0.1, 0.5, 0.7, 0.95]) == (0.5, 1.0)
+    assert best_threshold(probs, ~gold | True, [0.1, 0.5]) == (0.1, 1.0)
+    none = np.zeros(4, dtype=bool)
+    assert best_threshold(probs, none, [0.1, 0.5], default=0.5) == (0.5, 0.0)
+    assert best_threshold(probs, none, [0.1, 0.5]) == (0.1, 0.0)

@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 SpanTuple = tuple[str, int, int]  # technique, start, end
 
 
@@ -112,3 +114,22 @@ def macro_f1_single(pred: Sequence[str], gold: Sequence[str], labels: Sequence[s
         if tp + fp + fn:
             scores.append(f1(tp, fp, fn))
     return sum(scores) / len(scores) if scores else 0.0
+
+
+def best_threshold(
+    probs: np.ndarray, gold: np.ndarray, grid: Iterable[float], *, default: float | None = None
+) -> tuple[float, float]:
+    """The threshold on ``grid`` giving the highest F1 (the first one on ties) and that F1.
+
+    When no threshold scores above zero: ``default`` if given, else the grid's first value.
+    """
+    gold = np.asarray(gold, dtype=bool)
+    thresholds = list(grid)
+    best_th = thresholds[0] if default is None else default
+    best_f = -1.0 if default is None else 0.0
+    for th in thresholds:
+        pred = probs >= th
+        f = 2 * float((pred & gold).sum()) / max(float(pred.sum() + gold.sum()), 1.0)
+        if f > best_f:
+            best_f, best_th = f, th
+    return float(best_th), max(best_f, 0.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation import SpanCounts
+from ..evaluation import SpanCounts, best_threshold
 from ..model.decode import decode_spans
 from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.runtime import OnnxModel
@@ -59,14 +59,7 @@ def _fit_temperature(logits: np.ndarray, targets: np.ndarray, kind: str) -> floa
 
 
 def _best_threshold(probs: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
-    best = (0.0, 0.5)
-    for th in GRID:
-        pred = probs >= th
-        tp = (pred & gold).sum()
-        f = 2 * tp / max(pred.sum() + gold.sum(), 1)
-        if f > best[0]:
-            best = (float(f), float(th))
-    return best[1], best[0]
+    return best_threshold(probs, gold, GRID, default=0.5)
 
 
 def _label_thresholds(probs: np.ndarray, gold: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..evaluation import best_threshold
 from ..model.windows import load_tokenizer
 from .data import DataReport, load_dir, split
 from .net import PersuasionNet
@@ -116,19 +117,10 @@ def losses(out: dict, batch: dict, cfg: TrainConfig, pw: torch.Tensor, gw: torch
 METRIC = "best-threshold-f1"  # how "best" in a checkpoint was scored
 
 
-def _f1(tp: float, fp: float, fn: float) -> float:
-    return 2 * tp / max(2 * tp + fp + fn, 1e-9)
-
-
 def _best_f1(probs: np.ndarray, gold: np.ndarray) -> float:
     """F1 at the best shared threshold: calibration picks thresholds later, so a fixed 0.5
     would judge epochs by how their raw scores happen to sit, not by what they can do."""
-    best = 0.0
-    for th in np.arange(0.05, 0.96, 0.05):
-        pred = probs >= th
-        tp = float((pred & gold).sum())
-        best = max(best, _f1(tp, float((pred & ~gold).sum()), float((~pred & gold).sum())))
-    return best
+    return best_threshold(probs, gold, np.arange(0.05, 0.96, 0.05))[1]
 
 
 @torch.no_grad()

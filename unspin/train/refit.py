@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from ..evaluation import macro_f1_single
+from ..evaluation import best_threshold, macro_f1_single
 from ..model.heads import article_features, paragraph_features, sigmoid
 from ..model.runtime import OnnxModel
 from ..model.windows import token_paragraphs
@@ -89,12 +89,10 @@ def tuned_micro_f1(probs: np.ndarray, gold: np.ndarray, per_class: bool = True) 
     grid = np.arange(0.05, 0.96, 0.05)
     g = gold > 0
     if not per_class:
-        return max(float(2 * ((probs >= th) & g).sum() / max((probs >= th).sum() + g.sum(), 1)) for th in grid)
+        return best_threshold(probs, g, grid)[1]
     pred = np.zeros_like(g)
     for j in range(g.shape[1]):
-        best = max(grid, key=lambda th: 2 * ((probs[:, j] >= th) & g[:, j]).sum()
-                   / max((probs[:, j] >= th).sum() + g[:, j].sum(), 1))
-        pred[:, j] = probs[:, j] >= best
+        pred[:, j] = probs[:, j] >= best_threshold(probs[:, j], g[:, j], grid)[0]
     return float(2 * (pred & g).sum() / max(pred.sum() + g.sum(), 1))
 
 
