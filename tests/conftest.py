@@ -27,11 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def shared_dir() -> Path | None:
-    """The shared data checkout (/work/shared or ../shared), or None when absent."""
-    for candidate in (REPO.parent / "shared", Path("/work/shared")):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The shared data checkout beside the repository (../shared), or None when absent."""
+    candidate = REPO.parent / "shared"
+    return candidate if candidate.is_dir() else None
 
 
 @pytest.fixture
