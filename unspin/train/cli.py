@@ -13,6 +13,8 @@ from .pipeline import run
 @click.command("train")
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="SemEval-2023 Task 3 English data (the data/en directory).")
+@click.option("--translated", "translated_dir", type=click.Path(exists=True, file_okay=False),
+              help="The multilingual data with English translations (semeval2023task3-multilingual).")
 @click.option("--out", "out_dir", default="runs/default", show_default=True,
               help="Run directory: checkpoints, metrics.jsonl, train.log, the exported model.")
 @click.option("--epochs", default=6, show_default=True)
@@ -25,13 +27,13 @@ from .pipeline import run
 @click.option("--model-version", default="1.0.0", show_default=True)
 @click.option("--install", is_flag=True, help=f"Copy the calibrated model into the package ({DEFAULT_DIR}).")
 @handle_errors
-def train_command(data_dir: str, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
+def train_command(data_dir: str, translated_dir: str | None, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
                   init_from: str | None, model_id: str, model_version: str, install: bool) -> None:
     """Fine-tune, export to int8 ONNX and calibrate the persuasion model.
 
     Run the same command again after an interruption: it resumes from the last checkpoint.
     """
-    cfg = TrainConfig(data_dir=data_dir, out_dir=out_dir, epochs=epochs, seed=seed,
+    cfg = TrainConfig(data_dir=data_dir, translated_dir=translated_dir, out_dir=out_dir, epochs=epochs, seed=seed,
                       batch_size=batch_size, lr=lr, init_from=init_from)
     model_dir = run(cfg, model_id=model_id, version=model_version,
                     install_to=DEFAULT_DIR if install else None)

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ..evaluation import best_threshold
 from ..model.windows import load_tokenizer
-from .data import DataReport, load_dir, split
+from .data import DataReport, LabeledArticle, load_dir, load_translated, split
 from .net import PersuasionNet
 from .windows_data import Window, article_windows, collate
 
@@ -45,6 +45,9 @@ class TrainConfig:
     w_paragraph: float = 1.0
     w_genre: float = 0.3
     w_frames: float = 0.5
+    w_weak: float = 0.3  # token loss weight of weak (translated, paragraph-level) targets
+    train_stride: int = 254  # no overlap while training: every token once per epoch
+    translated_dir: str | None = None  # the multilingual data with English translations
     threads: int | None = None
     init_from: str | None = None  # weights (best.pt) to continue from, with a fresh schedule
 
@@ -63,23 +66,29 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def load_all(cfg: TrainConfig, report: DataReport) -> list[LabeledArticle]:
+    articles = load_dir(Path(cfg.data_dir), report)
+    if cfg.translated_dir:
+        articles += load_translated(Path(cfg.translated_dir), report)
+    return articles
+
+
 def build_windows(cfg: TrainConfig, log=print) -> tuple[dict, list[Window], list[Window]]:
     report = DataReport()
-    articles = load_dir(Path(cfg.data_dir), report)
+    articles = load_all(cfg, report)
     log(str(report))
     parts = split(articles, seed=cfg.seed)
     log("split: " + ", ".join(f"{k}={len(v)} articles" for k, v in parts.items()))
     tok = load_tokenizer(Path(encoder_dir(cfg)) / "tokenizer.json")
-    train = [w for a in parts["train"] for w in article_windows(tok, a)]
+    train = [w for a in parts["train"] for w in article_windows(tok, a, cfg.train_stride)]
     tune = [w for a in parts["tune"] for w in article_windows(tok, a)]
     log(f"windows: train={len(train)} tune={len(tune)}")
     return parts, train, tune
 
 
 def pos_weights(windows: list[Window]) -> torch.Tensor:
-    known = [w for w in windows if w.token_labels[1:-1].min() >= 0]
-    pos = sum(w.token_labels[1:-1].sum(0) for w in known)
-    total = sum(len(w.token_labels) - 2 for w in known)
+    pos = sum(np.clip(w.token_labels[1:-1], 0, None).sum(0) for w in windows)
+    total = sum((w.token_labels[1:-1] >= 0).sum(0) for w in windows)
     ratio = (total - pos) / np.maximum(pos, 1.0)
     return torch.tensor(np.clip(np.sqrt(ratio), 1.0, 30.0), dtype=torch.float32)
 
@@ -96,11 +105,13 @@ def losses(out: dict, batch: dict, cfg: TrainConfig, pw: torch.Tensor, gw: torch
     mask[:, 0] = 0
     lengths = batch["attention_mask"].sum(1)
     mask[torch.arange(len(lengths)), lengths - 1] = 0
-    mask = mask * (batch["token_labels"][..., 0] >= 0)
+    known = (batch["token_labels"] >= 0).float() * mask.unsqueeze(-1)
+    # Weak targets (an unknown strong label in the first column) count for less.
+    weight = torch.where(batch["token_labels"][..., :1] >= 0, 1.0, cfg.w_weak) * known
     tok = F.binary_cross_entropy_with_logits(
         out["token"], batch["token_labels"].clamp(min=0.0), pos_weight=pw, reduction="none"
-    ).mean(-1)
-    result = {"token": (tok * mask).sum() / mask.sum().clamp(min=1.0)}
+    )
+    result = {"token": (tok * weight).sum() / known.sum().clamp(min=1.0)}
     if len(batch["para_labels"]):
         result["paragraph"] = F.binary_cross_entropy_with_logits(out["paragraph"], batch["para_labels"])
     known = batch["genre"] >= 0
@@ -132,7 +143,7 @@ def evaluate(model: PersuasionNet, windows: list[Window], cfg: TrainConfig) -> d
     for i in range(0, len(windows), 32):
         batch = collate(windows[i : i + 32])
         out = model(batch["input_ids"], batch["attention_mask"], batch["token_para"])
-        m = batch["attention_mask"].bool() & (batch["token_labels"][..., 0] >= 0)
+        m = batch["attention_mask"].bool() & (batch["token_labels"][..., 0] >= 0)  # strong labels
         fk = batch["frames_known"]
         for key, logits, gold in (
             ("token", out["token"][m], batch["token_labels"][m]),

@@ -14,9 +14,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .calibrate import calibrate, write_base_meta
-from .data import DataReport, load_dir, split
+from .data import DataReport, split
 from .export import export
-from .loop import TrainConfig, encoder_dir, train
+from .loop import TrainConfig, encoder_dir, load_all, train
 from .refit import refit
 
 SHIPPED = ("encoder.onnx", "heads.npz", "tokenizer.json", "model.json")
@@ -34,7 +34,7 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
         print("exporting to ONNX (int8)...", file=sys.stderr)
         export(weights, model_dir, encoder_dir(cfg))
         (model_dir / "refit.json").unlink(missing_ok=True)  # new encoder: refit its heads again
-    parts = split(load_dir(Path(cfg.data_dir), DataReport()), seed=cfg.seed)
+    parts = split(load_all(cfg, DataReport()), seed=cfg.seed)
     if not (model_dir / "refit.json").exists():
         write_base_meta(model_dir, model_id=model_id, version=version)
         decisions = refit(model_dir, parts, log=lambda m: print(m, file=sys.stderr))

@@ -38,14 +38,35 @@ def token_targets(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.
     return y
 
 
+# Techniques with no English span at all: translated paragraphs that carry them mark their
+# every token as a weak, down-weighted target, so the token head can still point at them.
+WEAK_TOKEN_TECHNIQUES = ("Questioning_the_Reputation", "Appeal_to_Values",
+                         "Consequential_Oversimplification", "Appeal_to_Time")
+
+
+def weak_token_targets(offsets: np.ndarray, art: LabeledArticle) -> np.ndarray:
+    """[N, T]: -1 (unknown) except the weak techniques over labelled paragraphs."""
+    y = np.full((len(offsets), len(TECHNIQUE_NAMES)), -1.0, dtype=np.float32)
+    cols = [T_INDEX[n] for n in WEAK_TOKEN_TECHNIQUES]
+    for line, s, e in art.lines:
+        if line not in art.paragraph_labels:
+            continue
+        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
+        labels = set(art.paragraph_labels[line])
+        for name, c in zip(WEAK_TOKEN_TECHNIQUES, cols, strict=True):
+            y[hit, c] = 1.0 if name in labels else 0.0
+    return y
+
+
 def article_windows(tok: Tokenizer, art: LabeledArticle, stride: int | None = None) -> list[Window]:
     enc = encode(tok, art.text)
     n = len(enc.ids)
     if n == 0:
         return []
-    y = token_targets(enc.offsets, art.spans)
-    if not art.annotated:
-        y[:] = -1.0  # unknown: masked out of the token loss
+    if art.annotated:
+        y = token_targets(enc.offsets, art.spans)
+    else:  # unknown: masked out of the token loss, but for weak targets
+        y = weak_token_targets(enc.offsets, art)
     bounds = [(s, e) for _, s, e in art.lines]
     tpara = token_paragraphs(enc.offsets, bounds)
     line_of = [ln for ln, _, _ in art.lines]
