@@ -5,8 +5,7 @@ from __future__ import annotations
 from .analyze import analyze, analyze_many
 from .compare import Comparison, compare
 from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
-
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def load(source: str, **options: object) -> list[Article]:

@@ -22,9 +22,9 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from . import __version__
 from .config import Settings, load_settings
 from .errors import InputError, UnspinError
+from .version import __version__
 
 FORMATS = ("text", "json", "jsonl", "html")
 _SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".html": "html", ".htm": "html"}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..document import Analysis
+from ..version import __version__
 from . import charts, labels
 from .env import environment, static_text
 from .view import DocView, doc_view, script_data
@@ -59,8 +60,6 @@ def content_security_policy(script: str) -> str:
 
 
 def _page(template: str, *, docs: list[DocView], min_score: float, **context: Any) -> str:
-    from .. import __version__  # late: the package imports this module while initialising
-
     script = static_text("report.js")
     if "</script" in script.lower():  # would end the element early; never ship such a script
         raise RuntimeError("report.js must not contain '</script'")

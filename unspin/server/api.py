@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 
-from .. import __version__
 from ..compare import Comparison, compare
 from ..document import Analysis
 from ..errors import UnspinError
 from ..taxonomy import taxonomy_as_dict
+from ..version import __version__
 from . import bodies, inputs
 from .engine import Engine
 from .errors import with_prefix

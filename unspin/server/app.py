@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from .. import __version__
 from ..config import Settings, load_settings
 from ..errors import UnspinError
+from ..version import __version__
 from . import api, handlers, pages
 from .engine import Engine, ModelSource
 from .jobs import JobStore

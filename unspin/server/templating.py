@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .. import __version__
+from ..version import __version__
 
 STATIC_TYPES = {
     ".css": "text/css; charset=utf-8",

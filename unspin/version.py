@@ -1,0 +1,4 @@
+"""unspin's version, in a module of its own so that any layer can read it without
+importing the package's front door (which imports most layers)."""
+
+__version__ = "0.1.0"
