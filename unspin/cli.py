@@ -38,6 +38,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("unspin.train.cli:train_command",
               "Fine-tune, export and calibrate the model (needs the train extra)."),
     "serve": ("unspin.server.cli:serve", "Start the local web app and JSON API (server extra)."),
+    "corpus": ("unspin.corpus.cli:corpus",
+               "Analyse many articles into a database; compare outlets, topics and months."),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,0 +1,213 @@
+"""What the corpus stores about one article, and the one per-article analysis step.
+
+:func:`analyze_article` is the unit of work everywhere: the worker processes of
+``corpus add`` and the Dask tasks of the distributed path call it unchanged, so both give
+the same rows for the same article and model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..document import Article, Paragraph
+from ..errors import ModelError
+
+__all__ = [
+    "CorpusArticle",
+    "Findings",
+    "analyze_article",
+    "content_hash",
+    "load_model",
+    "model_label",
+]
+
+
+def content_hash(text: str) -> str:
+    """The key of an article: SHA-256 of its exact text."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _periods(published: str | None) -> tuple[str | None, str | None]:
+    """(month "YYYY-MM", week: the ISO week's Monday "YYYY-MM-DD") of an ISO date."""
+    if not published:
+        return None, None
+    day = date.fromisoformat(published)
+    monday = date.fromordinal(day.toordinal() - day.weekday())
+    return published[:7], monday.isoformat()
+
+
+@dataclass
+class CorpusArticle:
+    """One article with the metadata the corpus groups by. ``source`` names the input it was
+    read from (a path, a URL, ``table.jsonl:12``); errors are recorded under it."""
+
+    content_hash: str
+    text: str
+    source: str
+    source_kind: str = "text"
+    title: str | None = None
+    url: str | None = None
+    outlet: str | None = None
+    domain: str | None = None
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    language: str | None = None
+    words: int = 0
+    external_id: str | None = None
+    paragraphs: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def month(self) -> str | None:
+        return _periods(self.published)[0]
+
+    @property
+    def week(self) -> str | None:
+        return _periods(self.published)[1]
+
+    @classmethod
+    def from_article(cls, article: Article, *, source: str) -> CorpusArticle:
+        return cls(
+            content_hash=content_hash(article.text), text=article.text, source=source,
+            source_kind=article.source_kind, title=article.title, url=article.url,
+            outlet=article.outlet, published=article.published, language=article.language,
+            words=article.word_count, external_id=article.id or None,
+            paragraphs=[(p.start, p.end) for p in article.paragraphs],
+        )  # fmt: skip
+
+    def to_article(self) -> Article:
+        return Article(
+            text=self.text, id=self.external_id or "", title=self.title, url=self.url,
+            outlet=self.outlet, published=self.published, language=self.language,
+            source_kind=self.source_kind,
+            paragraphs=[Paragraph(i, s, e) for i, (s, e) in enumerate(self.paragraphs)],
+        )  # fmt: skip
+
+
+@dataclass
+class Findings:
+    """What the model says about one article, without the article (cheap to send between
+    processes). Spans: (technique, start, end, score, paragraph); paragraph labels:
+    (paragraph, technique, score); ``embedding``: float16 bytes, or None."""
+
+    model_id: str
+    model_version: str
+    spans: list[tuple[str, int, int, float, int | None]]
+    paragraph_labels: list[tuple[int, str, float]]
+    genre: str | None
+    genre_scores: dict[str, float]
+    frames: list[str]
+    frame_scores: dict[str, float]
+    embedding: bytes | None = None
+
+    @property
+    def model(self) -> str:
+        return f"{self.model_id} {self.model_version}"
+
+
+class _EncoderTap:
+    """The model's encoder session, summing the token states it returns: the article's
+    embedding then comes from the analysis's own encoder pass, at no extra cost."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.reset()
+
+    def reset(self) -> None:
+        self.total: np.ndarray | None = None
+        self.count = 0.0
+
+    def run(self, names: Any, feeds: dict[str, np.ndarray]) -> Any:
+        out = self.session.run(names, feeds)
+        mask = feeds["attention_mask"][..., None].astype(np.float32)
+        summed = (np.asarray(out[0], dtype=np.float32) * mask).sum(axis=(0, 1))
+        self.total = summed if self.total is None else self.total + summed
+        self.count += float(mask.sum())
+        return out
+
+    def embedding(self) -> bytes | None:
+        if self.total is None or not self.count:
+            return None
+        vector = self.total / self.count
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return (vector / norm).astype(np.float16).tobytes()
+
+
+@dataclass
+class CorpusModel:
+    """A model loaded for corpus work in this process, with its encoder tapped."""
+
+    model: Any
+    tap: _EncoderTap
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.id} {self.model.version}"
+
+
+_loaded: dict[str, CorpusModel] = {}
+
+
+def _model_dir(model_dir: str | None) -> Path:
+    from ..model import DEFAULT_DIR
+
+    return Path(model_dir) if model_dir else DEFAULT_DIR
+
+
+def model_label(model_dir: str | None) -> str:
+    """"id version" of the model in ``model_dir`` (None: the shipped one), read from its
+    model.json without loading it: the main process of ``corpus add`` only needs this."""
+    import json
+
+    path = _model_dir(model_dir) / "model.json"
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+        return f"{meta['id']} {meta['version']}"
+    except FileNotFoundError:
+        raise ModelError(
+            f"No trained model at {path.parent}: corpus analysis needs one (see UNSPIN_MODEL_DIR)."
+        ) from None
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"The model in {path.parent} is missing or broken ({err}).") from None
+
+
+def load_model(model_dir: str | None = None) -> CorpusModel:
+    """The model for corpus work, loaded once per process, single-threaded: corpus runs
+    use one process per core instead."""
+    key = str(_model_dir(model_dir).resolve())
+    if key not in _loaded:
+        from ..model.runtime import OnnxModel
+
+        model = OnnxModel(key, threads=1)
+        tap = _EncoderTap(model.session)
+        model.session = tap
+        _loaded[key] = CorpusModel(model, tap)
+    return _loaded[key]
+
+
+def analyze_article(article: CorpusArticle, model: CorpusModel) -> Findings:
+    """Analyse one article: the step every corpus path runs unchanged."""
+    model.tap.reset()
+    doc = article.to_article()
+    analysis = model.model.analyze(doc)
+    spans = []
+    for s in analysis.spans:
+        paragraph = doc.paragraph_at(s.start)
+        spans.append((s.technique, s.start, s.end, s.score, paragraph.index if paragraph else None))
+    return Findings(
+        model_id=analysis.model_id or model.model.id,
+        model_version=analysis.model_version or model.model.version,
+        spans=spans,
+        paragraph_labels=[
+            (p.index, t, score) for p in analysis.paragraphs for t, score in p.techniques.items()
+        ],
+        genre=analysis.genre,
+        genre_scores=dict(analysis.genre_scores),
+        frames=list(analysis.frames),
+        frame_scores=dict(analysis.frame_scores),
+        embedding=model.tap.embedding(),
+    )
