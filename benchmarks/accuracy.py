@@ -1,13 +1,21 @@
 """Accuracy of the shipped model beside trivial baselines, on data in the SemEval layout.
 
-    python benchmarks/accuracy.py                 # our validation split of ../shared data
+    python benchmarks/accuracy.py                 # our validation splits of ../shared data
     python benchmarks/accuracy.py --data DIR      # every article of DIR (SemEval layout + labels)
+    python benchmarks/accuracy.py --lr            # add the unfine-tuned encoder + LR baseline
+
+The default evaluation is the validation split of ``unspin.train.data.split``: held-out
+English and machine-translated articles, shaped like the news users bring (about two thirds
+reporting, every technique). It is printed whole ("shift-matched"), by source, and for its
+English opinion articles ("in-distribution": what the English training data looks like).
 
 Prints ST1 macro-F1 (genre), ST2 micro-F1 (frames), ST3 micro/macro-F1 (paragraph
-techniques) and span F1 with partial-overlap credit (SemEval-2020 Task 11), for:
-the shipped model; majority genre; the k most frequent training frames (k best on the
-training split); "every paragraph gets Loaded_Language"; and, when the ``train`` extra is
-installed, the unfine-tuned encoder + logistic regression.
+techniques) and span F1 with partial-overlap credit (SemEval-2020 Task 11, English
+articles only: translations have no spans), for: the shipped model; majority genre;
+constant "reporting"; the k most frequent training frames (k best on the training split);
+"every paragraph gets Loaded_Language"; "every paragraph is one Loaded_Language span".
+Then label rates (predicted vs gold labels per paragraph, per technique) and, on the 54
+unlabelled 2022 test articles, the rates the model predicts beside what validation says.
 """
 
 from __future__ import annotations
@@ -29,9 +37,20 @@ from unspin.evaluation import macro_f1_single, multilabel_f1, span_f1  # noqa: E
 from unspin.model.runtime import OnnxModel  # noqa: E402
 from unspin.model.windows import token_paragraphs  # noqa: E402
 from unspin.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES  # noqa: E402
-from unspin.train.data import DataReport, LabeledArticle, load_dir, split  # noqa: E402
+from unspin.train.data import (  # noqa: E402
+    DataReport,
+    LabeledArticle,
+    in_distribution,
+    load_dir,
+    load_translated,
+    read_text,
+    semeval_lines,
+    split,
+)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en"
+TRANSLATED = ROOT.parent / "shared" / "data" / "semeval2023task3-multilingual"
+TEST_ARTICLES = DEFAULT_DATA / "test-articles-subtask-3"
 
 
 def to_article(a: LabeledArticle) -> Article:
@@ -59,6 +78,8 @@ def scores(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, float | N
     else:
         out["st3_micro_f1"] = out["st3_macro_f1"] = None
     sp = [(r["spans"], a.spans) for r, a in zip(rows, evald, strict=True) if "spans" in r and a.annotated]
+    if not any(a.annotated for a in evald):
+        sp = []
     out["span_f1"] = span_f1([p for p, _ in sp], [y for _, y in sp]).f1 if sp else None
     return out
 
@@ -169,52 +190,140 @@ def lr_baseline(parts: dict[str, list[LabeledArticle]], evald: list[LabeledArtic
     return rows
 
 
+COLS = ["st1_macro_f1", "st2_micro_f1", "st3_micro_f1", "st3_macro_f1", "span_f1"]
+HEADS = ["ST1 macro-F1", "ST2 micro-F1", "ST3 micro-F1", "ST3 macro-F1", "span F1"]
+
+
+def baselines(train: list[LabeledArticle], evald: list[LabeledArticle]) -> dict[str, list[dict]]:
+    majority = Counter(a.genre for a in train if a.genre).most_common(1)[0][0]
+    frames, k = frequent_frames_k(train)
+    return {
+        f"majority genre ({majority})": [{"genre": majority} for _ in evald],
+        "constant genre: reporting": [{"genre": "reporting"} for _ in evald],
+        f"{k} most frequent frames": [{"frames": frames} for _ in evald],
+        "every paragraph: Loaded_Language": [
+            {"paragraphs": {ln: ["Loaded_Language"] for ln, _, _ in a.lines}} for a in evald],
+        "every paragraph: one Loaded_Language span": [
+            {"spans": [("Loaded_Language", s, e) for _, s, e in a.lines]} for a in evald],
+    }
+
+
+def table(title: str, results: dict[str, dict[str, float | None]]) -> None:
+    width = max(len(k) for k in results) + 2
+    print(f"\n{title}\n" + "system".ljust(width) + "".join(h.rjust(14) for h in HEADS))
+    for sysname, row in results.items():
+        print(sysname.ljust(width) + "".join(
+            (f"{row[c]:.3f}" if row.get(c) is not None else "-").rjust(14) for c in COLS))
+
+
+def label_rates(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, tuple[int, int]]:
+    """Per technique (and "all"): (predicted, gold) paragraph labels on labelled paragraphs."""
+    pred: Counter[str] = Counter()
+    gold: Counter[str] = Counter()
+    for r, a in zip(rows, evald, strict=True):
+        for line, labels in a.paragraph_labels.items():
+            gold.update(labels)
+            pred.update(r["paragraphs"].get(line, []))
+    out = {t: (pred[t], gold[t]) for t in TECHNIQUE_NAMES}
+    out["all"] = (sum(pred.values()), sum(gold.values()))
+    return out
+
+
+def test_articles() -> list[Article]:
+    out = []
+    for path in sorted(TEST_ARTICLES.glob("article*.txt")):
+        text = read_text(path)
+        out.append(to_article(LabeledArticle(id=path.stem, text=text, lines=semeval_lines(text))))
+    return out
+
+
+def rate_summary(model: OnnxModel, articles: list, label: str) -> dict[str, float]:
+    """Techniques per 1,000 words, share of paragraphs flagged, labels per paragraph, genre mix."""
+    words = spans = flagged = paras = labels = 0
+    genres: Counter[str] = Counter()
+    for art in articles:
+        an = model.analyze(art)
+        words += an.article.word_count
+        spans += len(an.spans)
+        paras += len(an.paragraphs)
+        flagged += sum(1 for p in an.paragraphs if p.techniques)
+        labels += sum(len(p.techniques) for p in an.paragraphs)
+        genres[an.genre] += 1
+    out = {"spans_per_1k_words": 1000 * spans / max(words, 1), "share_paragraphs_flagged": flagged / max(paras, 1),
+           "labels_per_paragraph": labels / max(paras, 1)}
+    mix = ", ".join(f"{g} {n}" for g, n in genres.most_common())
+    print(f"  {label}: {out['spans_per_1k_words']:.1f} spans per 1,000 words; "
+          f"{100 * out['share_paragraphs_flagged']:.0f}% of paragraphs flagged; "
+          f"{out['labels_per_paragraph']:.2f} labels per paragraph; genre: {mix}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, help="a directory in the SemEval layout with labels "
-                    "(default: the validation split of ../shared/data/semeval2023task3/data/en)")
+                    "(default: the validation split of ../shared data)")
     ap.add_argument("--model", type=Path, default=ROOT / "unspin" / "model" / "default")
     ap.add_argument("--split", default="val", choices=["val", "tune", "train"],
                     help="which split of the default data to score (default: val)")
-    ap.add_argument("--no-lr", action="store_true", help="skip the encoder + logistic regression baseline")
+    ap.add_argument("--lr", action="store_true", help="add the unfine-tuned encoder + logistic regression baseline")
     ap.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = ap.parse_args()
     if not DEFAULT_DATA.is_dir():
         sys.exit(f"The training data is not at {DEFAULT_DATA}: baselines and the default split need it.")
     report = DataReport()
-    parts = split(load_dir(DEFAULT_DATA, report))
+    pool = load_dir(DEFAULT_DATA, report)
+    if TRANSLATED.is_dir():
+        pool += load_translated(TRANSLATED, report)
+    parts = split(pool)
     evald = load_dir(args.data, report) if args.data else parts[args.split]
     print(report, file=sys.stderr)
-    name = str(args.data) if args.data else f"{args.split} split of {DEFAULT_DATA} (seed 13)"
-    print(f"data: {name}: {len(evald)} articles, "
-          f"{sum(len(a.paragraph_labels) for a in evald)} labelled paragraphs, "
-          f"{sum(len(a.spans) for a in evald)} gold spans")
-    results: dict[str, dict[str, float | None]] = {}
+    name = str(args.data) if args.data else f"{args.split} split (unspin.train.data.split, seed 13)"
+    genres = Counter(a.genre or "?" for a in evald)
+    print(f"data: {name}: {len(evald)} articles ({sum(a.source == 'en' for a in evald)} English), "
+          f"genres {dict(genres)}, {sum(len(a.paragraph_labels) for a in evald)} labelled paragraphs, "
+          f"{sum(len(a.spans) for a in evald)} gold spans, "
+          f"{len({t for a in evald for ls in a.paragraph_labels.values() for t in ls})} techniques present")
     t0 = time.time()
     model = OnnxModel(args.model)
-    results[f"unspin ({model.id} {model.version})"] = scores(model_rows(model, evald), evald)
+    model_name = f"unspin ({model.id} {model.version})"
+    systems = {model_name: model_rows(model, evald)}
     print(f"  model time: {time.time() - t0:.1f} s", file=sys.stderr)
-    majority = Counter(a.genre for a in parts["train"] if a.genre).most_common(1)[0][0]
-    results[f"majority genre ({majority})"] = scores([{"genre": majority} for _ in evald], evald)
-    frames, k = frequent_frames_k(parts["train"])
-    results[f"{k} most frequent frames"] = scores([{"frames": frames} for _ in evald], evald)
-    results["every paragraph: Loaded_Language"] = scores(
-        [{"paragraphs": {ln: ["Loaded_Language"] for ln, _, _ in a.lines}} for a in evald], evald)
-    if not args.no_lr:
+    systems.update(baselines(parts["train"], evald))
+    if args.lr:
         rows = lr_baseline(parts, evald)
         if rows is None:
             print("  (encoder + logistic regression baseline skipped: needs `pip install .[train]`)")
         else:
-            results["unfine-tuned encoder + logistic regression"] = scores(rows, evald)
-    cols = ["st1_macro_f1", "st2_micro_f1", "st3_micro_f1", "st3_macro_f1", "span_f1"]
-    heads = ["ST1 macro-F1", "ST2 micro-F1", "ST3 micro-F1", "ST3 macro-F1", "span F1"]
-    width = max(len(k) for k in results) + 2
-    print("\n" + "system".ljust(width) + "".join(h.rjust(14) for h in heads))
-    for sysname, row in results.items():
-        print(sysname.ljust(width) + "".join(
-            (f"{row[c]:.3f}" if row.get(c) is not None else "-").rjust(14) for c in cols))
+            systems["unfine-tuned encoder + logistic regression"] = rows
+    subsets = {"shift-matched (all)": evald}
+    if not args.data:
+        subsets["English only"] = [a for a in evald if a.source == "en"]
+        subsets["translated only"] = [a for a in evald if a.source != "en"]
+        subsets["in-distribution (English opinion)"] = in_distribution(evald)
+    out: dict = {"data": name, "results": {}}
+    for title, arts in subsets.items():
+        if not arts:
+            continue
+        idx = [evald.index(a) for a in arts]
+        results = {k: scores([rows[i] for i in idx], arts) for k, rows in systems.items()}
+        table(f"{title}: {len(arts)} articles", results)
+        out["results"][title] = results
+    rates = label_rates(systems[model_name], evald)
+    print("\nlabel rates on labelled paragraphs (predicted / gold; goal: all within ±30%)")
+    for t, (p, g) in sorted(rates.items(), key=lambda kv: -kv[1][1]):
+        ratio = f"{p / g:.2f}x" if g else ("-" if not p else "never in gold")
+        print(f"  {t:<36}{p:>6} / {g:<6}{ratio:>14}")
+    out["label_rates"] = rates
+    paras = sum(len(a.paragraph_labels) for a in evald)
+    print(f"  per paragraph: predicted {rates['all'][0] / paras:.2f}, gold {rates['all'][1] / paras:.2f}")
+    if TEST_ARTICLES.is_dir() and not args.data:
+        print("\nrates: validation (English articles) vs the 54 unlabelled 2022 test articles")
+        en_val = [to_article(a) for a in evald if a.source == "en"]
+        out["rates"] = {"validation_english": rate_summary(model, en_val, "validation, English"),
+                        "test_2022": rate_summary(model, test_articles(),
+                                                  "2022 test articles")}
     if args.json:
-        args.json.write_text(json.dumps({"data": name, "results": results}, indent=2))
+        args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilabel_f1
-from unspin.model.decode import decode_spans
+from unspin.model.decode import decode_article
 from unspin.model.heads import Heads
 from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
 
@@ -48,6 +48,15 @@ def _text_tokens(text: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(offsets), np.arange(len(words))
 
 
+def decode_spans(probs, offsets, words, para, thresholds, names, text, gaps=None, on=None):
+    """Decode with every paragraph agreeing (``on``: [P, T] paragraph probabilities)."""
+    n_para = int(para.max()) + 1
+    pprobs = np.ones((n_para, probs.shape[1])) if on is None else on
+    spans, _ = decode_article(probs, pprobs, offsets, words, para, thresholds,
+                              np.full(probs.shape[1], 0.5), names, text, gaps)
+    return spans
+
+
 def test_decode_spans_on_word_boundaries_and_never_across_paragraphs() -> None:
     text = "they are corrupt liars and cowards"
     offsets, words = _text_tokens(text)
@@ -55,10 +64,43 @@ def test_decode_spans_on_word_boundaries_and_never_across_paragraphs() -> None:
     probs[2:4, 0] = 0.9  # "corrupt liars"
     probs[3:6, 1] = 0.8  # "liars and cowards", overlapping the first
     para = np.array([0, 0, 0, 0, 1, 1])  # a paragraph break before "and"
-    spans = decode_spans(probs, offsets, words, para, np.array([0.5, 0.5]), ("A", "B"), text)
-    got = [(s.technique, text[s.start : s.end]) for s in spans]
-    assert got == [("A", "corrupt liars"), ("B", "liars"), ("B", "and cowards")]
-    assert all(0.5 <= s.score <= 1 for s in spans)
+    on = np.array([[0.9, 0.7], [0.0, 0.6]])
+    spans = decode_spans(probs, offsets, words, para, np.array([0.5, 0.5]), ("A", "B"), text, on=on)
+    got = [(s.technique, text[s.start : s.end], s.score) for s in spans]
+    # Each span carries its paragraph's confidence: one story per article.
+    assert got == [("A", "corrupt liars", 0.9), ("B", "liars", 0.7), ("B", "and cowards", 0.6)]
+
+
+def test_decode_shows_no_span_where_its_paragraph_disagrees() -> None:
+    text = "they are corrupt liars"
+    offsets, words = _text_tokens(text)
+    probs = np.zeros((4, 1))
+    probs[2:4, 0] = 0.95
+    para = np.zeros(4, dtype=int)
+    spans, on = decode_article(probs, np.array([[0.2]]), offsets, words, para, np.array([0.5]),
+                               np.array([0.5]), ("A",), text)
+    assert spans == [] and not on.any()
+
+
+def test_decode_backs_every_paragraph_label_with_its_strongest_phrase() -> None:
+    text = "a b c d e"
+    offsets, words = _text_tokens(text)
+    probs = np.array([[0.05], [0.3], [0.4], [0.1], [0.25]])  # nothing clears the span threshold
+    para = np.zeros(5, dtype=int)
+    spans, on = decode_article(probs, np.array([[0.8]]), offsets, words, para, np.array([0.5]),
+                               np.array([0.5]), ("A",), text, peak_share=0.5)
+    assert on.tolist() == [[True]]
+    # The words around the peak ("c") that keep half its probability; "e" is not contiguous.
+    assert [(text[s.start : s.end], s.score) for s in spans] == [("b c", 0.8)]
+
+
+def test_decode_weaker_spans_of_a_paragraph_score_below_its_best() -> None:
+    text = "x y z w"
+    offsets, words = _text_tokens(text)
+    probs = np.array([[0.9], [0.1], [0.6], [0.1]])
+    spans, _ = decode_article(probs, np.array([[0.8]]), offsets, words, np.zeros(4, dtype=int),
+                              np.array([0.5]), np.array([0.5]), ("A",), text)
+    assert [(text[s.start : s.end], s.score) for s in spans] == [("x", 0.8), ("z", round(0.8 * 0.6 / 0.9, 4))]
 
 
 def test_decode_spans_word_level_max_extends_to_whole_words() -> None:

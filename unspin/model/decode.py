@@ -1,59 +1,114 @@
-"""Token probabilities -> character spans.
+"""Token and paragraph probabilities -> character spans and paragraph labels.
 
 A word is in a technique's span when its best token clears the technique's threshold;
 consecutive such words in one paragraph form a span, which therefore always starts and
 ends on word boundaries of the original text. Spans of different techniques may overlap.
+
+:func:`decode_article` tells one story per article: the paragraph head decides which
+techniques a paragraph uses, a span is shown only where its paragraph agrees, every
+paragraph label is backed by at least one span, and a span's confidence is its
+paragraph's (the best span of a paragraph carries it, weaker ones proportionally less).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..document import Span
 
 
-def decode_spans(
-    probs: np.ndarray,
+@dataclass
+class Run:
+    """A candidate span: technique ``t``, tokens [a, b), in paragraph ``para``."""
+
+    t: int
+    para: int
+    a: int
+    b: int
+    strength: float  # mean word-level probability over the run
+
+
+def word_probs(probs: np.ndarray, word_ids: np.ndarray) -> np.ndarray:
+    """Word-level probability (the max over the word's tokens), broadcast back to tokens."""
+    new_word = np.r_[True, word_ids[1:] != word_ids[:-1]]
+    word_max = np.maximum.reduceat(probs, np.flatnonzero(new_word), axis=0)
+    return word_max[np.cumsum(new_word) - 1]
+
+
+def _runs(wprob: np.ndarray, on: np.ndarray, t: int, token_para: np.ndarray) -> list[Run]:
+    para_break = np.r_[True, token_para[1:] != token_para[:-1]]
+    edges = np.diff(np.r_[0, on.astype(np.int8), 0])
+    out = []
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        cuts = [s, *(np.flatnonzero(para_break[s + 1 : e]) + s + 1), e]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=False):
+            out.append(Run(t, int(token_para[a]), int(a), int(b), float(wprob[a:b, t].mean())))
+    return out
+
+
+def _visible(text: str, offsets: np.ndarray, run: Run) -> tuple[int, int] | None:
+    start, end = int(offsets[run.a, 0]), int(offsets[run.b - 1, 1])
+    return (start, end) if any(ch.isalnum() for ch in text[start:end]) else None
+
+
+def decode_article(
+    token_probs: np.ndarray,
+    paragraph_probs: np.ndarray,
     offsets: np.ndarray,
     word_ids: np.ndarray,
     token_para: np.ndarray,
-    thresholds: np.ndarray,
+    span_thresholds: np.ndarray,
+    paragraph_thresholds: np.ndarray,
     names: tuple[str, ...] | list[str],
     text: str,
     gaps: np.ndarray | None = None,
-) -> list[Span]:
-    """``probs`` [N, T] calibrated; ``thresholds`` [T]; ``gaps`` [T]: the longest run of
-    tokens under the threshold that still joins two parts of one span (long techniques such
-    as doubt or causal oversimplification dip inside a clause). Returns spans sorted by start."""
-    n = len(probs)
+    peak_share: float = 0.5,
+) -> tuple[list[Span], np.ndarray]:
+    """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
+
+    A paragraph label whose spans all fall under their threshold is shown on its
+    strongest phrase: the words around the paragraph's peak token that keep at least
+    ``peak_share`` of the peak probability.
+    """
+    on_para = paragraph_probs >= paragraph_thresholds
+    n = len(token_probs)
     if n == 0:
-        return []
-    # Word-level probability: the max over the word's tokens, broadcast back to tokens.
-    new_word = np.r_[True, word_ids[1:] != word_ids[:-1]]
-    starts = np.flatnonzero(new_word)
-    word_max = np.maximum.reduceat(probs, starts, axis=0)
-    token_word = np.cumsum(new_word) - 1
-    wprob = word_max[token_word]  # [N, T]
-    # A run breaks where the paragraph changes.
-    para_break = np.r_[True, token_para[1:] != token_para[:-1]]
-    spans = []
-    for t in np.flatnonzero((wprob >= thresholds).any(0)):
-        on = (wprob[:, t] >= thresholds[t]) & (token_para >= 0)
+        return [], np.zeros_like(on_para)
+    wprob = word_probs(token_probs, word_ids)
+    inside = token_para >= 0
+    runs: dict[tuple[int, int], list[Run]] = {}
+    for t in np.flatnonzero(on_para.any(0)):
+        on = (wprob[:, t] >= span_thresholds[t]) & inside
         if gaps is not None and gaps[t] > 0:
             on = _bridge(on, int(gaps[t]), token_para)
-        edges = np.diff(np.r_[0, on.astype(np.int8), 0])
-        run_starts = np.flatnonzero(edges == 1)
-        run_ends = np.flatnonzero(edges == -1)
-        for s, e in zip(run_starts, run_ends, strict=True):
-            cuts = [s, *(np.flatnonzero(para_break[s + 1 : e]) + s + 1), e]
-            for a, b in zip(cuts[:-1], cuts[1:], strict=False):
-                start, end = int(offsets[a, 0]), int(offsets[b - 1, 1])
-                if not any(ch.isalnum() for ch in text[start:end]):
-                    continue
-                score = float(wprob[a:b, t].mean())
-                spans.append(Span(technique=names[t], start=start, end=end, score=round(score, 4)))
+        for r in _runs(wprob, on, int(t), token_para):
+            if on_para[r.para, t] and _visible(text, offsets, r):
+                runs.setdefault((r.para, r.t), []).append(r)
+    for p, t in zip(*np.nonzero(on_para), strict=True):
+        if (p, t) in runs:
+            continue
+        tokens = np.flatnonzero(token_para == p)
+        if len(tokens) == 0:
+            on_para[p, t] = False
+            continue
+        peak = tokens[int(wprob[tokens, t].argmax())]
+        near = (wprob[:, t] >= peak_share * wprob[peak, t]) & (token_para == p)
+        grown = [r for r in _runs(wprob, near, int(t), token_para) if r.a <= peak < r.b]
+        if grown and _visible(text, offsets, grown[0]):
+            runs[(int(p), int(t))] = grown
+        else:
+            on_para[p, t] = False  # nothing visible to show: no label either
+    spans = []
+    for (p, t), rs in runs.items():
+        best = max(r.strength for r in rs)
+        for r in rs:
+            start, end = _visible(text, offsets, r)  # type: ignore[misc]
+            score = float(paragraph_probs[p, t]) * r.strength / max(best, 1e-9)
+            spans.append(Span(technique=names[t], start=start, end=end, score=round(score, 4)))
     spans.sort(key=lambda sp: (sp.start, -sp.end, sp.technique))
-    return spans
+    return spans, on_para
 
 
 def _bridge(on: np.ndarray, gap: int, token_para: np.ndarray) -> np.ndarray:

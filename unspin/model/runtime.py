@@ -7,7 +7,6 @@ tuned thresholds), ``encoder.onnx``, ``heads.npz`` and ``tokenizer.json``.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..document import Analysis, Article, ParagraphLabels
 from ..errors import ModelError
-from .decode import decode_spans
+from .decode import decode_article
 from .heads import HeadOutputs, Heads, sigmoid, softmax
 from .windows import (
     Encoded,
@@ -47,11 +46,12 @@ class OnnxModel:
     """The persuasion model. Load once, call :meth:`analyze` per article; thread-safe."""
 
     def __init__(
-        self, directory: str | Path, *, encoder: str | None = None, threads: int | None = None,
+        self, directory: str | Path, *, encoder: str | None = None, threads: int = 0,
         session: Any = None,
     ) -> None:
-        """``session``: anything with ONNX Runtime's ``run(None, feeds)``, instead of loading
-        ``encoder.onnx`` (the speed benchmark passes a torch encoder)."""
+        """``threads``: of one analysis (0: one per core; ``Settings.threads``). ``session``:
+        anything with ONNX Runtime's ``run(None, feeds)``, instead of loading ``encoder.onnx``
+        (the speed benchmark passes a torch encoder)."""
         self.directory = Path(directory)
         try:
             self.meta: dict[str, Any] = json.loads((self.directory / "model.json").read_text("utf-8"))
@@ -71,16 +71,18 @@ class OnnxModel:
         self.span_thresholds = np.array([th.get("span", {}).get(t, 0.5) for t in self.techniques])
         self.span_gaps = np.array([th.get("span_gap", {}).get(t, 0) for t in self.techniques])
         self.paragraph_thresholds = np.array([th.get("paragraph", {}).get(t, 0.5) for t in self.techniques])
+        self.peak_share = float(th.get("peak_share", 0.5))
+        self.genre_bias = np.array([self.meta.get("genre_bias", {}).get(g, 0.0) for g in self.meta["genres"]])
         self.frame_thresholds = np.array([th.get("frames", {}).get(f, 0.5) for f in self.frame_names])
         window = self.meta.get("window", {})
         self.window_tokens = int(window.get("tokens", 254))
         self.stride = int(window.get("stride", 192))
 
-    def _session(self, encoder: str | None, threads: int | None) -> Any:
+    def _session(self, encoder: str | None, threads: int) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("UNSPIN_THREADS", "0"))
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         path = self.directory / (encoder or self.meta.get("encoder", "encoder.onnx"))
@@ -122,7 +124,7 @@ class OnnxModel:
             token_para=token_para,
             token=sigmoid(out.token / t.get("token", 1.0)),
             paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
-            genre=softmax(out.genre / t.get("genre", 1.0)),
+            genre=softmax(out.genre / t.get("genre", 1.0) + self.genre_bias),
             frames=sigmoid(out.frames / t.get("frames", 1.0)),
         )
 
@@ -130,17 +132,15 @@ class OnnxModel:
     def analyze(self, article: Article) -> Analysis:
         bounds = [(p.start, p.end) for p in article.paragraphs] or [(0, len(article.text))]
         s = self.scores(article.text, bounds)
-        spans = decode_spans(
-            s.token, s.encoded.offsets, s.encoded.word_ids, s.token_para,
-            self.span_thresholds, self.techniques, article.text, self.span_gaps,
+        spans, on = decode_article(
+            s.token, s.paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
+            self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
+            self.span_gaps, self.peak_share,
         )
         paragraphs = [
             ParagraphLabels(
                 index=p.index,
-                techniques={
-                    self.techniques[t]: round(float(s.paragraph[i, t]), 4)
-                    for t in np.flatnonzero(s.paragraph[i] >= self.paragraph_thresholds)
-                },
+                techniques={self.techniques[t]: round(float(s.paragraph[i, t]), 4) for t in np.flatnonzero(on[i])},
             )
             for i, p in enumerate(article.paragraphs)
         ]

@@ -1,9 +1,18 @@
 """Calibration and per-class thresholds, fitted on the *tuning* split with the shipped
 (int8 ONNX) runtime, so the numbers match what users run.
 
-Temperatures: one per head, minimising log-loss. Thresholds: per class, maximising F1 on
-the tuning split; classes with too little support there fall back to one shared threshold
-chosen for micro-F1 over all classes, so rare techniques are not tuned on noise.
+The tuning split is shaped like the news users bring (mostly reporting; see
+``data.HELD_OUT``), so what is fitted here transfers to it:
+
+- temperatures, one per head, minimising log-loss; the genre head also gets a per-class
+  bias, which moves its prior from the opinion-heavy training data to the news mix;
+- paragraph thresholds per technique, maximising F1 and shrunk towards one shared
+  threshold, then raised until no technique is predicted more than ``MAX_RATE`` times as
+  often as it occurs (over-flagging is what readers notice first);
+- span thresholds and gap lengths per technique, maximising span F1 under the joint
+  decoding that the runtime uses (:func:`unspin.model.decode.decode_article`).
+Classes with too little support fall back to the shared threshold, so rare techniques are
+not tuned on noise.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation import SpanCounts, best_threshold
-from ..model.decode import decode_spans
+from ..model.decode import decode_article
 from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.runtime import OnnxModel
 from ..model.windows import Encoded
@@ -24,6 +33,7 @@ from .data import LabeledArticle
 
 GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 MIN_SUPPORT = 4
+MAX_RATE = 1.25  # most predicted labels per gold label, per technique, on the tuning split
 
 
 @dataclass
@@ -58,6 +68,33 @@ def _fit_temperature(logits: np.ndarray, targets: np.ndarray, kind: str) -> floa
     return round(best_t, 2)
 
 
+def _fit_genre(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """Temperature and per-class bias minimising log-loss (bias lightly L2-regularised: the
+    tuning split is small)."""
+    from scipy.optimize import minimize
+
+    def loss(params: np.ndarray) -> float:
+        t, b = np.exp(params[0]), params[1:]
+        p = softmax(logits / t + b)[np.arange(len(targets)), targets]
+        return float(-np.log(np.clip(p, 1e-9, 1)).mean() + 0.01 * (b**2).sum())
+
+    res = minimize(loss, np.zeros(1 + logits.shape[1]), method="L-BFGS-B",
+                   bounds=[(np.log(0.2), np.log(10.0))] + [(-5.0, 5.0)] * logits.shape[1])
+    bias = res.x[1:] - res.x[1:].mean()
+    return round(float(np.exp(res.x[0])), 3), np.round(bias, 3)
+
+
+def _cap_rates(probs: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Raise each threshold until its technique is predicted at most ``MAX_RATE`` times as
+    often as it occurs (at least once)."""
+    out = thresholds.copy()
+    for i in range(len(out)):
+        limit = max(MAX_RATE * gold[:, i].sum(), 1.0)
+        while (probs[:, i] >= out[i]).sum() > limit and out[i] < 0.99:
+            out[i] = round(out[i] + 0.01, 3)
+    return out
+
+
 def _best_threshold(probs: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
     return best_threshold(probs, gold, GRID, default=0.5)
 
@@ -75,26 +112,34 @@ def _label_thresholds(probs: np.ndarray, gold: np.ndarray, names: tuple[str, ...
 
 
 GAPS = (0, 2, 5, 10)
+PEAK_SHARES = (0.3, 0.5, 0.7)
 
 
-def _span_thresholds(raws: list[Raw], token_t: float) -> tuple[dict[str, float], dict[str, int]]:
-    """Per technique: the threshold and gap-bridging length that maximise span F1 on tune."""
+def _span_thresholds(
+    raws: list[Raw], token_t: float, para_t: float, para_th: np.ndarray
+) -> tuple[dict[str, float], dict[str, int], float]:
+    """Per technique: the threshold and gap length that maximise span F1 on tune under the
+    joint decoding; and the share of a paragraph's peak that its fallback phrase keeps."""
     probs = [sigmoid(r.out.token / token_t) for r in raws]
+    pprobs = [sigmoid(r.out.paragraph / para_t) for r in raws]
     gold = [list(r.article.spans) for r in raws]
     names = TECHNIQUE_NAMES
+    k = len(names)
 
-    def score(ths: np.ndarray, gaps: np.ndarray, only: str | None = None) -> float:
+    def score(ths: np.ndarray, gaps: np.ndarray, peak: float, only: int | None = None) -> float:
         c = SpanCounts()
-        for r, p, g in zip(raws, probs, gold, strict=True):
-            pred = decode_spans(p, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, names,
-                                r.article.text, gaps)
-            c.add([(s.technique, s.start, s.end) for s in pred if only in (None, s.technique)],
-                  [x for x in g if only in (None, x[0])])
+        pth = para_th if only is None else np.where(np.arange(k) == only, para_th, 2.0)
+        for r, p, pp, g in zip(raws, probs, pprobs, gold, strict=True):
+            pred, _ = decode_article(p, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, pth,
+                                     names, r.article.text, gaps, peak)
+            c.add([(s.technique, s.start, s.end) for s in pred],
+                  [x for x in g if only is None or x[0] == names[only]])
         return c.f1
 
     coarse = np.round(np.arange(0.05, 0.91, 0.05), 2)
-    no_gaps = np.zeros(len(names), dtype=int)
-    shared = float(max(coarse, key=lambda th: score(np.full(len(names), th), no_gaps)))
+    no_gaps = np.zeros(k, dtype=int)
+    shared = float(max(coarse, key=lambda th: score(np.full(k, th), no_gaps, 0.5)))
+    peak = float(max(PEAK_SHARES, key=lambda ps: score(np.full(k, shared), no_gaps, ps)))
     thresholds, gaps = {}, {}
     support = {n: sum(1 for g in gold for s in g if s[0] == n) for n in names}
     for i, name in enumerate(names):
@@ -104,16 +149,16 @@ def _span_thresholds(raws: list[Raw], token_t: float) -> tuple[dict[str, float],
         best, best_f = (shared, 0), -1.0
         for gap in GAPS:
             for th in coarse:
-                ths = np.full(len(names), 2.0)  # only technique i is decoded
+                ths = np.full(k, shared)
                 ths[i] = th
-                g = np.zeros(len(names), dtype=int)
+                g = np.zeros(k, dtype=int)
                 g[i] = gap
-                f = score(ths, g, only=name)
+                f = score(ths, g, peak, only=i)
                 if f > best_f:
                     best_f, best = f, (float(th), gap)
         thresholds[name] = round((best[0] + shared) / 2, 3)  # shrink towards the shared one
         gaps[name] = best[1]
-    return thresholds, gaps
+    return thresholds, gaps, peak
 
 
 def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
@@ -127,23 +172,23 @@ def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
     return meta
 
 
-def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str, progress=None,
-              genre_held_out: bool = True) -> dict:
-    """Fit temperatures and thresholds on ``tune``; write and return ``model.json``.
-    ``genre_held_out=False``: the genre head was fitted on ``tune`` too, so its temperature
-    cannot be fitted there and stays 1."""
+def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str,
+              progress=None) -> dict:
+    """Fit temperatures, the genre prior and thresholds on ``tune``; write and return
+    ``model.json``. Span thresholds use the tune articles with character spans; everything
+    else uses all of them (translated ones included)."""
     meta_path = model_dir / "model.json"
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
     model = OnnxModel(model_dir)
     all_raws = raw_outputs(model, tune, progress)
-    raws = [r for r in all_raws if r.article.annotated]
+    raws = [r for r in all_raws if r.article.annotated]  # with character spans
     t_idx = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
     # token head
     tok_logits = np.concatenate([r.out.token for r in raws])
     tok_gold = np.concatenate([_token_gold(r) for r in raws])
     # paragraph head
     par_logits, par_gold = [], []
-    for r in raws:
+    for r in all_raws:
         for i, (line, _, _) in enumerate(r.article.lines):
             if line in r.article.paragraph_labels:
                 par_logits.append(r.out.paragraph[i])
@@ -156,19 +201,24 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     fl = np.stack([f for f, _ in fr])
     fg = np.stack([[1.0 if n in gold else 0.0 for n in FRAME_NAMES] for _, gold in fr])
     ge = [(r.out.genre, GENRE_NAMES.index(r.article.genre)) for r in all_raws if r.article.genre]
+    genre_t, genre_bias = _fit_genre(np.stack([g for g, _ in ge]), np.array([y for _, y in ge]))
     temperature = {
         "token": _fit_temperature(tok_logits[::4], tok_gold[::4], "sigmoid"),
         "paragraph": _fit_temperature(pl, pg, "sigmoid"),
         "frames": _fit_temperature(fl, fg, "sigmoid"),
-        "genre": _fit_temperature(np.stack([g for g, _ in ge]), np.array([y for _, y in ge]), "softmax")
-        if genre_held_out else 1.0,
+        "genre": genre_t,
     }
-    thresholds = {
-        "paragraph": _label_thresholds(sigmoid(pl / temperature["paragraph"]), pg > 0, TECHNIQUE_NAMES),
+    pprob = sigmoid(pl / temperature["paragraph"])
+    para = _label_thresholds(pprob, pg > 0, TECHNIQUE_NAMES)
+    para_th = _cap_rates(pprob, pg, np.array([para[n] for n in TECHNIQUE_NAMES]))
+    thresholds: dict = {
+        "paragraph": {n: float(v) for n, v in zip(TECHNIQUE_NAMES, para_th, strict=True)},
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
     }
-    thresholds["span"], thresholds["span_gap"] = _span_thresholds(raws, temperature["token"])
-    meta.update(temperature=temperature, thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
+    thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
+        raws, temperature["token"], temperature["paragraph"], para_th)
+    meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
+                thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
     meta_path.write_text(json.dumps(meta, indent=1))
     return meta
 

@@ -40,9 +40,7 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
         decisions = refit(model_dir, parts, log=lambda m: print(m, file=sys.stderr))
         (model_dir / "refit.json").write_text(json.dumps(decisions))
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
-    decisions = json.loads((model_dir / "refit.json").read_text())
-    calibrate(model_dir, parts["tune"], model_id=model_id, version=version, progress=lambda: bar.update(1),
-              genre_held_out="train+tune" not in decisions.get("genre", ""))
+    calibrate(model_dir, parts["tune"], model_id=model_id, version=version, progress=lambda: bar.update(1))
     bar.close()
     if install_to is not None:
         install_to.mkdir(parents=True, exist_ok=True)
