@@ -314,8 +314,11 @@ def main() -> None:
         ratio = f"{p / g:.2f}x" if g else ("-" if not p else "never in gold")
         print(f"  {t:<36}{p:>6} / {g:<6}{ratio:>14}")
     out["label_rates"] = rates
-    paras = sum(len(a.paragraph_labels) for a in evald)
-    print(f"  per paragraph: predicted {rates['all'][0] / paras:.2f}, gold {rates['all'][1] / paras:.2f}")
+    for title, arts in subsets.items():
+        paras = sum(len(a.paragraph_labels) for a in arts)
+        if paras:
+            p, g = label_rates([systems[model_name][evald.index(a)] for a in arts], arts)["all"]
+            print(f"  labels per paragraph, {title}: predicted {p / paras:.2f}, gold {g / paras:.2f}")
     if TEST_ARTICLES.is_dir() and not args.data:
         print("\nrates: validation (English articles) vs the 54 unlabelled 2022 test articles")
         en_val = [to_article(a) for a in evald if a.source == "en"]
