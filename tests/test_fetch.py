@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import socket
+import time
+import tracemalloc
+import zlib
+from collections.abc import Callable
 
+import hostile_servers as hs
 import pytest
 from conftest import LocalServer
 
@@ -187,3 +193,147 @@ def test_unknown_host(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> No
 def test_invalid_url(settings: Settings) -> None:
     with pytest.raises(FetchError):
         fetch("http://exa mple.com/", settings=settings)
+
+
+# ------------------------------------------------------------ hostile servers: time and size
+
+
+def _quick(settings: Settings, **changes: float) -> Settings:
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _timed_fetch(url: str, settings: Settings) -> tuple[BaseException | None, float]:
+    start = time.monotonic()
+    try:
+        fetch(url, settings=settings)
+    except Exception as exc:  # the test checks the kind
+        return exc, time.monotonic() - start
+    return None, time.monotonic() - start
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "scheme"),
+    [(hs.slow_headers, "http"), (hs.slow_body, "http"), (hs.slow_tls, "https")],
+    ids=["headers-one-byte-every-0.5s", "body-trickle", "tls-handshake-trickle"],
+)
+def test_one_deadline_covers_the_whole_fetch(
+    behaviour: hs.Behaviour, scheme: str, private_settings: Settings
+) -> None:
+    """Every read is quick, so per-read timeouts never fire: the wall-clock deadline must."""
+    settings = _quick(private_settings, fetch_timeout=1.5, connect_timeout=5.0, read_timeout=5.0)
+    with hs.serving(behaviour) as server:
+        err, elapsed = _timed_fetch(server.url().replace("http", scheme, 1), settings)
+    assert isinstance(err, FetchError) and not isinstance(err, TooLargeError), err
+    assert "took too long" in str(err) and "UNSPIN_FETCH_TIMEOUT" in str(err)
+    assert 1.4 <= elapsed < 2.5
+
+
+def test_a_silent_server_is_given_up_on_after_the_read_timeout(private_settings: Settings) -> None:
+    settings = _quick(private_settings, read_timeout=0.5)
+    with hs.serving(hs.silent) as server:
+        err, elapsed = _timed_fetch(server.url(), settings)
+    assert isinstance(err, FetchError) and "stopped answering" in str(err)
+    assert elapsed < 1.5
+
+
+def test_slow_dns_is_bounded_by_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    monkeypatch.setattr(fetch_module, "_resolve", lambda host, port: time.sleep(3) or [])
+    err, elapsed = _timed_fetch("http://slow-dns.example/", _quick(settings, fetch_timeout=0.5))
+    assert isinstance(err, FetchError) and "took too long" in str(err)
+    assert elapsed < 1.0
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        (hs.reset_at_once, "broke off|broken HTTP response"),
+        (hs.reset_mid_body, "broke off"),
+        (hs.short_body, "broke off|broken HTTP response"),
+        (hs.garbage, "broken HTTP response"),
+        (hs.http09, "broken HTTP response"),
+        (hs.huge_headers, "broken HTTP response"),
+    ],
+)
+def test_broken_servers_give_one_clear_error(
+    behaviour: hs.Behaviour, message: str, private_settings: Settings
+) -> None:
+    with hs.serving(behaviour) as server:
+        err, elapsed = _timed_fetch(server.url(), _quick(private_settings, fetch_timeout=5.0))
+    assert type(err) is FetchError and re.search(message, str(err)), err
+    assert elapsed < 2.0
+
+
+def test_an_endless_body_stops_at_the_cap(private_settings: Settings) -> None:
+    settings = _quick(private_settings, max_input_bytes=1_000_000, fetch_timeout=5.0)
+    with hs.serving(hs.endless_chunks) as server:
+        err, elapsed = _timed_fetch(server.url(), settings)
+    assert isinstance(err, TooLargeError) and elapsed < 2.0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "payload"),
+    [("gzip, gzip", lambda: hs.gzip_bomb(2)), ("deflate", hs.deflate_bomb)],
+    ids=["gzip-gzip-256MB", "deflate-64MB"],
+)
+def test_compression_bombs_are_refused_without_a_memory_spike(
+    encoding: str, payload: Callable[[], bytes], private_settings: Settings
+) -> None:
+    body = payload()
+    assert len(body) < 300_000  # a few hundred KB on the wire at most
+    behaviour = hs.respond(body, {"Content-Encoding": encoding})
+    with hs.serving(behaviour) as server:
+        tracemalloc.start()
+        try:
+            err, elapsed = _timed_fetch(server.url(), private_settings)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert isinstance(err, TooLargeError) and "limit" in str(err)
+    # the 5 MB of decoded text it keeps, joined once, plus small buffers: not 256 MB
+    assert peak < 3 * private_settings.max_input_bytes, f"peak {peak / 1e6:.0f} MB"
+    assert elapsed < 5
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", lambda b: hs.gzip_stream([b])),
+        ("gzip, gzip", lambda b: hs.gzip_stream([hs.gzip_stream([b])])),
+        ("x-gzip", lambda b: hs.gzip_stream([b[:50]]) + hs.gzip_stream([b[50:]])),  # 2 members
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send
+        ("identity", lambda b: b),
+    ],
+    ids=["gzip", "gzip-gzip", "gzip-members", "deflate", "raw-deflate", "identity"],
+)
+def test_encoded_pages_are_decoded(
+    encoding: str, body: Callable[[bytes], bytes], private_settings: Settings
+) -> None:
+    with hs.serving(hs.respond(body(hs.PAGE), {"Content-Encoding": encoding})) as server:
+        assert fetch(server.url(), settings=private_settings).body == hs.PAGE
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "message"),
+    [
+        ({"Content-Encoding": "br"}, b"\x1b\x00", "compressed with br, which unspin cannot"),
+        ({"Content-Encoding": "gzip, " * 4 + "gzip"}, hs.PAGE, "at most 4 layers"),
+        ({"Content-Encoding": "gzip"}, b"\x1f\x8b\x08\x00not gzip at all", "not valid gzip"),
+    ],
+)
+def test_unreadable_encodings_are_refused(
+    headers: dict[str, str], body: bytes, message: str, private_settings: Settings
+) -> None:
+    with hs.serving(hs.respond(body, headers)) as server:
+        err, _ = _timed_fetch(server.url(), private_settings)
+    assert type(err) is FetchError and message in str(err), err
+
+
+def test_many_empty_gzip_members_are_bounded(private_settings: Settings) -> None:
+    body = hs.empty_gzip_members(20_000)
+    with hs.serving(hs.respond(body, {"Content-Encoding": "gzip"})) as server:
+        start = time.monotonic()
+        assert fetch(server.url(), settings=private_settings).body == b""
+    assert time.monotonic() - start < 5

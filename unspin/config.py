@@ -1,11 +1,18 @@
-"""Every tunable limit in one place. Defaults work with no configuration; each can be
-overridden with an ``UNSPIN_*`` environment variable of the same name."""
+"""Every setting in one place. Defaults work with no configuration; each can be overridden
+with an ``UNSPIN_<NAME>`` environment variable (README, "Configuration", lists them all).
+
+The environment is read here only, by :func:`load_settings`, and only at the edges: the
+command line, :func:`unspin.server.create_app` and the defaults of the public functions in
+:mod:`unspin.analyze`. Everything below them takes a :class:`Settings` and passes it on.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+from .errors import UnspinError
 
 
 @dataclass(frozen=True)
@@ -16,7 +23,8 @@ class Settings:
     min_text_chars: int = 20  # below this there is nothing to analyse
     # Fetching
     connect_timeout: float = 5.0
-    read_timeout: float = 15.0
+    read_timeout: float = 15.0  # a server silent this long (one read) is given up on
+    fetch_timeout: float = 30.0  # wall clock for a whole fetch: DNS to last byte, redirects
     max_redirects: int = 5
     allow_private_urls: bool = False  # SSRF guard; the CLI's --allow-private sets this
     user_agent: str = "unspin/0.1 (+https://github.com/unspin/unspin)"
@@ -24,21 +32,42 @@ class Settings:
     require_english: bool = True
     # Model
     model_dir: str | None = None  # None: the model shipped inside the package
+    threads: int = 0  # threads of one analysis (ONNX Runtime intra-op); 0: one per core
     min_score: float = 0.0  # hide detections below this calibrated score in reports
     # Server
     server_max_body_bytes: int = 6_000_000
     server_request_timeout: float = 60.0
     server_workers: int = 2
+    # Command line
+    debug: bool = False  # show the traceback of a bug, and debug log lines
+
+    def with_options(self, **options: object) -> Settings:
+        """These settings, changed by the options given (an option that is None: not given)."""
+        given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+        return replace(self, **given)
 
 
-def _coerce(value: str, default: object) -> object:
-    if isinstance(default, bool):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, float):
-        return float(value)
-    return value
+DEFAULT_SETTINGS = Settings()
+"""The defaults alone, no environment: what library functions use when given no settings."""
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, value: str, default: object) -> object:
+    word = value.strip().lower()
+    try:
+        if isinstance(default, bool):
+            if word not in _TRUE | _FALSE:
+                raise ValueError
+            return word in _TRUE
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError:
+        kind = {bool: "1 or 0", int: "a whole number"}.get(type(default), "a number")
+        raise UnspinError(f"UNSPIN_{name.upper()}={value!r} is not {kind}.") from None
+    return value if value or default is not None else None  # empty: unset (model_dir)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -47,6 +76,5 @@ def load_settings(**overrides: object) -> Settings:
     for f in fields(Settings):
         raw = os.environ.get(f"UNSPIN_{f.name.upper()}")
         if raw is not None:
-            env[f.name] = _coerce(raw, f.default)
-    explicit: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-    return replace(Settings(), **{**env, **explicit})
+            env[f.name] = _coerce(f.name, raw, f.default)
+    return replace(DEFAULT_SETTINGS, **env).with_options(**overrides)

@@ -8,16 +8,26 @@
   Host header and TLS SNI/certificate check keep the name), so DNS rebinding between the
   check and the connection cannot bypass it;
 * redirects are followed by hand, each hop checked the same way;
-* timeouts, a total deadline, and a size cap read in chunks.
+* one wall-clock deadline (``settings.fetch_timeout``) for the whole fetch: DNS, connect,
+  TLS, headers, body and every redirect. Each socket operation gets at most the time left,
+  so a server that trickles its headers or body a byte at a time is stopped on time;
+* a size cap on the bytes on the wire *and* on each layer of Content-Encoding as it is
+  decoded, in small pieces, so a compression bomb (``gzip, gzip``) never fills memory.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from email.message import Message
+from typing import Any
 
+import httpcore
 import httpx
 
 from .config import Settings, load_settings
@@ -38,6 +48,13 @@ ALLOWED_CONTENT_TYPES = frozenset(
 )
 _REDIRECTS = {301, 302, 303, 307, 308}
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_ACCEPT = (
+    "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
+    "application/xml;q=0.9,text/plain;q=0.8"
+)
+_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity"})
+MAX_ENCODING_LAYERS = 4  # nobody compresses a page more than twice; a long stack is an attack
+_PIECE = 64 * 1024  # decoded bytes produced per step: bounds memory whatever the ratio
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -48,8 +65,83 @@ class FetchedResponse:
     final_url: str  # after redirects
     status: int
     content_type: str  # media type only, lower case ("" when the server sent none)
-    body: bytes
+    body: bytes  # decoded (Content-Encoding undone)
     encoding: str | None  # charset from the Content-Type header, if any
+
+
+class _TimeUp(Exception):
+    """The fetch's deadline passed (raised inside the I/O, turned into a FetchError)."""
+
+
+class _Deadline:
+    """The time left of one fetch; every blocking step asks it for its timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def left(self, cap: float | None = None) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise _TimeUp
+        return left if cap is None else min(cap, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads, writes and TLS handshake end by the deadline.
+
+    A single socket call is bounded by its timeout (CPython's SSL read and handshake use
+    the timeout as a total deadline too), and each call gets only the time left, so many
+    small reads cannot add up past it.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(ssl_context, server_hostname, self._deadline.left(timeout))
+        return _DeadlineStream(stream, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: _Deadline) -> None:
+        self._backend = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, self._deadline.left(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unspin fetches over TCP only")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(self._deadline.left(seconds))
 
 
 def is_public_address(ip: IPAddress) -> bool:
@@ -119,7 +211,30 @@ def _parse(url: str) -> httpx.URL:
     return parsed
 
 
-def resolve_checked(url: str, settings: Settings) -> tuple[httpx.URL, list[str]]:
+def _resolve_within(host: str, port: int, deadline: _Deadline) -> list[str]:
+    """:func:`_resolve` bounded by the deadline: the system resolver has no timeout of its
+    own, so it runs in a daemon thread that is left behind if it is too slow."""
+    outcome: list[list[str] | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_resolve(host, port))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="unspin-dns", daemon=True)
+    thread.start()
+    thread.join(deadline.left())
+    if not outcome:
+        raise _TimeUp
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def resolve_checked(
+    url: str, settings: Settings, deadline: _Deadline | None = None
+) -> tuple[httpx.URL, list[str]]:
     """Parse ``url`` and resolve its host; BlockedURLError if any address is not public."""
     parsed = _parse(url)
     host = parsed.raw_host.decode("ascii")
@@ -128,7 +243,10 @@ def resolve_checked(url: str, settings: Settings) -> tuple[httpx.URL, list[str]]
         addresses = [str(literal)]
     else:
         try:
-            addresses = _resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            addresses = (
+                _resolve(host, port) if deadline is None else _resolve_within(host, port, deadline)
+            )
         except (socket.gaierror, UnicodeError, OSError):
             raise FetchError(
                 f"Could not find the server {parsed.host}: check the URL's spelling and your "
@@ -152,126 +270,197 @@ def _media_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
+def _charset(header: str | None) -> str | None:
+    if not header:
+        return None
+    message = Message()
+    message["content-type"] = header
+    charset = message.get_param("charset")
+    return charset.strip() if isinstance(charset, str) and charset.strip() else None
+
+
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 
 
-def _send_pinned(client: httpx.Client, parsed: httpx.URL, addresses: list[str]) -> httpx.Response:
-    """GET ``parsed`` from the first reachable checked address, keeping Host and SNI."""
+def _too_large(url: str, cap: int, size: int | None = None) -> TooLargeError:
+    what = f"too large ({_mb(size)}; the limit is {_mb(cap)})" if size else (
+        f"larger than the {_mb(cap)} limit"
+    )
+    return TooLargeError(f"{url} is {what}; raise UNSPIN_MAX_INPUT_BYTES to allow it.")
+
+
+def _send_pinned(
+    pool: httpcore.ConnectionPool, parsed: httpx.URL, addresses: list[str], settings: Settings
+) -> httpcore.Response:
+    """GET ``parsed`` from the first reachable checked address, keeping Host and SNI.
+
+    The response is streamed: its body is read (and closed) by the caller."""
     host = parsed.raw_host.decode("ascii")
     default_port = 443 if parsed.scheme == "https" else 80
     name = f"[{host}]" if ":" in host else host
     host_header = name if parsed.port in (None, default_port) else f"{name}:{parsed.port}"
-    last_error: httpx.TransportError | None = None
+    headers = [
+        (b"Host", host_header.encode("ascii")),
+        (b"User-Agent", settings.user_agent.encode("latin-1", "replace")),
+        (b"Accept", _ACCEPT.encode("ascii")),
+        (b"Accept-Encoding", b"gzip, deflate"),
+    ]
+    extensions: dict[str, Any] = {
+        "timeout": {
+            "connect": settings.connect_timeout,
+            "read": settings.read_timeout,
+            "write": settings.read_timeout,
+            "pool": settings.connect_timeout,
+        }
+    }
+    if parsed.scheme == "https":
+        extensions["sni_hostname"] = host
+    last_error: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
     for addr in addresses:
         target = parsed.copy_with(host=addr.split("%", 1)[0])
-        extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
-        request = client.build_request(
-            "GET", target, headers={"Host": host_header}, extensions=extensions
-        )
+        request = httpcore.Request(
+            "GET",
+            httpcore.URL(
+                scheme=target.raw_scheme, host=target.raw_host, port=target.port,
+                target=target.raw_path,
+            ),
+            headers=headers,
+            extensions=extensions,
+        )  # fmt: skip
         try:
-            return client.send(request, stream=True, follow_redirects=False)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return pool.handle_request(request)
+        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
             last_error = exc
     assert last_error is not None
     raise last_error
 
 
-def _read_capped(response: httpx.Response, url: str, settings: Settings, deadline: float) -> bytes:
-    cap = settings.max_input_bytes
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > cap:
-        raise TooLargeError(
-            f"{url} is too large ({_mb(int(declared))}; the limit is {_mb(cap)}); "
-            "raise UNSPIN_MAX_INPUT_BYTES to allow it."
-        )
-    chunks: list[bytes] = []
+def _decompressor(encoding: str, first: bytes) -> Any:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate
+    wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and (first[0] << 8 | first[1]) % 31 == 0
+    return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+
+
+def _inflate(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    """Undo one layer of Content-Encoding, yielding at most ``_PIECE`` bytes at a time
+    (``max_length``), so that a tiny input never expands all at once; gzip members that
+    follow one another are all read."""
+    decoder: Any = None
+    for chunk in chunks:
+        data = chunk
+        while data:
+            if decoder is None:
+                decoder = _decompressor(encoding, data)
+            piece = decoder.decompress(data, _PIECE)
+            if piece:
+                yield piece
+            if decoder.eof:
+                data = decoder.unused_data
+                decoder = None
+                continue
+            data = decoder.unconsumed_tail
+            while not data and len(piece) == _PIECE:  # output still pending inside zlib
+                piece = decoder.decompress(b"", _PIECE)
+                if piece:
+                    yield piece
+    if decoder is not None and not decoder.eof:
+        tail = decoder.flush()
+        if tail:
+            yield tail
+
+
+def _capped(chunks: Iterable[bytes], cap: int, url: str, deadline: _Deadline) -> Iterator[bytes]:
+    """Pass ``chunks`` on, refusing them once they pass ``cap`` bytes or the deadline."""
     size = 0
-    for chunk in response.iter_bytes():
+    for chunk in chunks:
         size += len(chunk)
         if size > cap:
-            raise TooLargeError(
-                f"{url} is larger than the {_mb(cap)} limit; raise UNSPIN_MAX_INPUT_BYTES "
-                "to allow it."
-            )
-        if time.monotonic() > deadline:
-            raise FetchError(f"{url} took too long to download; try again later.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+            raise _too_large(url, cap)
+        deadline.left()
+        yield chunk
 
 
-def fetch(url: str, *, settings: Settings | None = None) -> FetchedResponse:
-    """GET ``url`` safely. Raises BlockedURLError, FetchError or TooLargeError."""
-    settings = settings or load_settings()
-    timeout = httpx.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout,
-        write=settings.read_timeout,
-        pool=settings.connect_timeout,
-    )
-    deadline = time.monotonic() + settings.connect_timeout + 2 * settings.read_timeout
-    headers = {
-        "User-Agent": settings.user_agent,
-        "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
-        "application/xml;q=0.9,text/plain;q=0.8",
-    }
+def _read_body(
+    response: httpcore.Response, headers: httpx.Headers, url: str, cap: int, deadline: _Deadline
+) -> bytes:
+    """The body with its Content-Encodings undone; the bytes on the wire and every layer of
+    decoding are each capped at ``cap``, while they stream."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _too_large(url, cap, int(declared))
+    layers = [
+        e.strip().lower()
+        for value in headers.get_list("content-encoding")
+        for e in value.split(",")
+        if e.strip() and e.strip().lower() != "identity"
+    ]
+    unknown = sorted({e for e in layers if e not in _ENCODINGS})
+    if unknown:
+        raise FetchError(f"{url} is compressed with {', '.join(unknown)}, which unspin cannot read.")
+    if len(layers) > MAX_ENCODING_LAYERS:
+        raise FetchError(
+            f"{url} is compressed {len(layers)} times over; unspin undoes at most "
+            f"{MAX_ENCODING_LAYERS} layers of compression."
+        )
+    stream: Iterable[bytes] = _capped(response.iter_stream(), cap, url, deadline)
+    for encoding in reversed(layers):  # the last encoding applied is undone first
+        stream = _capped(_inflate(stream, encoding), cap, url, deadline)
+    try:
+        return b"".join(stream)
+    except zlib.error:
+        raise FetchError(
+            f"{url} sent a body that is not valid {' + '.join(layers)} data; try again later."
+        ) from None
+
+
+def _fetch_hops(url: str, settings: Settings, deadline: _Deadline) -> FetchedResponse:
     current = url
-    # trust_env=False: no proxies from the environment, which would connect by name
-    with httpx.Client(timeout=timeout, headers=headers, trust_env=False, verify=True) as client:
+    with httpcore.ConnectionPool(network_backend=_DeadlineBackend(deadline)) as pool:
         for _hop in range(settings.max_redirects + 1):
-            parsed, addresses = resolve_checked(current, settings)
+            parsed, addresses = resolve_checked(current, settings, deadline)
             try:
-                response = _send_pinned(client, parsed, addresses)
-            except httpx.ConnectTimeout:
+                response = _send_pinned(pool, parsed, addresses, settings)
+            except httpcore.ConnectTimeout:
+                if time.monotonic() >= deadline.at:  # the whole fetch's time, not connect's
+                    raise _TimeUp from None
                 raise FetchError(
                     f"Timed out connecting to {parsed.host}: the server did not answer; "
                     "check the URL or try again later."
                 ) from None
-            except httpx.ConnectError as exc:
+            except httpcore.ConnectError as exc:
                 reason = str(exc) or type(exc).__name__
                 raise FetchError(
                     f"Could not connect to {parsed.host} ({reason}); check the URL or try "
                     "again later."
                 ) from None
-            except httpx.TimeoutException:
-                raise FetchError(f"{current} took too long to answer; try again later.") from None
-            except httpx.HTTPError as exc:
-                raise FetchError(
-                    f"Could not fetch {current}: {exc or type(exc).__name__}."
-                ) from None
             try:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    current = str(parsed.join(response.headers["location"]))
+                headers = httpx.Headers(response.headers)
+                status = response.status
+                if status in _REDIRECTS and "location" in headers:
+                    current = str(parsed.join(headers["location"]))
                     continue
-                if response.status_code >= 400:
+                if status >= 400:
                     raise FetchError(
-                        f"{current} answered HTTP {response.status_code} "
-                        f"{response.reason_phrase}: check that the URL is right and public."
+                        f"{current} answered HTTP {status} {httpx.codes.get_reason_phrase(status)}"
+                        ": check that the URL is right and public."
                     )
-                content_type = _media_type(response.headers.get("content-type"))
+                content_type = _media_type(headers.get("content-type"))
                 if content_type and content_type not in ALLOWED_CONTENT_TYPES:
                     raise FetchError(
                         f"{current} is {content_type}, not a web page, text or feed; unspin "
                         "reads HTML, plain text and RSS/Atom feeds."
                     )
-                try:
-                    body = _read_capped(response, current, settings, deadline)
-                except httpx.TimeoutException:
-                    raise FetchError(
-                        f"{current} took too long to answer; try again later."
-                    ) from None
-                except httpx.HTTPError as exc:
-                    raise FetchError(
-                        f"The download of {current} broke off ({exc or type(exc).__name__}); "
-                        "try again later."
-                    ) from None
+                body = _read_body(response, headers, current, settings.max_input_bytes, deadline)
                 return FetchedResponse(
                     url=url,
                     final_url=current,
-                    status=response.status_code,
+                    status=status,
                     content_type=content_type,
                     body=body,
-                    encoding=response.charset_encoding,
+                    encoding=_charset(headers.get("content-type")),
                 )
             finally:
                 response.close()
@@ -279,3 +468,31 @@ def fetch(url: str, *, settings: Settings | None = None) -> FetchedResponse:
         f"{url} redirected more than {settings.max_redirects} times; open it in a browser to "
         "find the article's address."
     )
+
+
+def fetch(url: str, *, settings: Settings | None = None) -> FetchedResponse:
+    """GET ``url`` safely, within ``settings.fetch_timeout`` seconds all told.
+
+    Raises BlockedURLError, FetchError or TooLargeError, and nothing else."""
+    settings = settings or load_settings()
+    deadline = _Deadline(settings.fetch_timeout)
+    try:
+        return _fetch_hops(url, settings, deadline)
+    except (_TimeUp, httpcore.TimeoutException):
+        if time.monotonic() < deadline.at:  # one read or connect timed out, not the whole
+            raise FetchError(
+                f"{url} stopped answering (nothing for {settings.read_timeout:g} seconds); "
+                "try again later."
+            ) from None
+        raise FetchError(
+            f"{url} took too long to download (the limit is {settings.fetch_timeout:g} "
+            "seconds for the whole fetch, UNSPIN_FETCH_TIMEOUT); try again later."
+        ) from None
+    except httpcore.ProtocolError as exc:
+        raise FetchError(
+            f"{url} sent a broken HTTP response ({exc or type(exc).__name__}); try again later."
+        ) from None
+    except httpcore.NetworkError as exc:
+        raise FetchError(
+            f"The download of {url} broke off ({exc or type(exc).__name__}); try again later."
+        ) from None
