@@ -1,7 +1,7 @@
 """Load test of ``unspin serve``: many clients posting 800-word articles at once.
 
     python benchmarks/server_load.py [--clients 50] [--seconds 60] [--requests 500]
-                                     [--workers N] [--fake-model] [--rate R]
+                                     [--workers N] [--rate R]
 
 Starts the server in a subprocess on 127.0.0.1 (a free port), waits for /api/health, then
 runs ``--clients`` concurrent clients (asyncio + httpx) that each post the article to
@@ -11,9 +11,8 @@ the load is open-loop instead: R new requests a second, at most ``--clients`` in
 which measures latency at a given load rather than at saturation.
 
 Goal: no errors at 50 concurrent clients and p95 latency <= 1.5 s on 2 cores with the real
-model. Without an installed model the numbers measure the server alone (reading, checking,
-JSON); ``--fake-model`` uses the phrase-matching stand-in model. Exit status 1 when any
-request failed.
+model: the installed one (or ``UNSPIN_MODEL_DIR``); without a model the benchmark refuses
+to run, since its numbers would not be the server's. Exit status 1 when any request failed.
 """
 
 from __future__ import annotations
@@ -39,16 +38,10 @@ from benchmarks.articles import article_800_words  # noqa: E402
 HOST = "127.0.0.1"  # never anything else: this is a local benchmark
 SERVER = """
 import sys
-from unspin.config import load_settings
 from unspin.server.app import create_app
 import uvicorn
 
-fake = sys.argv[2] == "fake"
-model = "default"
-if fake:
-    from unspin.server.fake import PhraseModel
-    model = PhraseModel()
-app = create_app(load_settings(), model=model)
+app = create_app()  # settings from UNSPIN_* variables, the installed model
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
             access_log=False, server_header=False)
 """
@@ -60,12 +53,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, workers: int | None, fake: bool) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     if workers:
         env["UNSPIN_SERVER_WORKERS"] = str(workers)
     return subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port), "fake" if fake else "default"],
+        [sys.executable, "-c", SERVER, str(port)],
         cwd=ROOT,
         env=env,
     )
@@ -147,7 +140,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--workers", type=int, default=None, help="UNSPIN_SERVER_WORKERS")
-    parser.add_argument("--fake-model", action="store_true", help="use the stand-in model")
     parser.add_argument("--p95-goal", type=float, default=1.5)
     parser.add_argument("--rate", type=float, default=None,
                         help="open loop: new requests per second (default: closed loop, each "
@@ -156,10 +148,12 @@ def main() -> None:
 
     port = free_port()
     base = f"http://{HOST}:{port}"
-    process = start_server(port, args.workers, args.fake_model)
+    process = start_server(port, args.workers)
     try:
         wait_healthy(base, process)
         version = httpx.get(base + "/api/version", timeout=5).json()
+        if not version.get("model_id"):
+            raise SystemExit("no model is installed: the load test measures the real model")
         text = article_800_words()
         warm = httpx.post(base + "/api/analyze", json={"text": text}, timeout=120)
         warm.raise_for_status()
@@ -179,7 +173,7 @@ def main() -> None:
     p95 = percentile(latencies, 0.95)
     model = " ".join(x for x in (version.get("model_id"), version.get("model_version")) if x)
     result = {
-        "model": model or "none installed (server only)",
+        "model": model,
         "cpu_cores": os.cpu_count(),
         "clients": args.clients,
         "mode": f"open loop, {args.rate} requests/s" if args.rate else "closed loop",

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from conftest import FIXTURES
+from stand_in import PhraseModel
 
-import unspin.model
 from unspin.batch import BatchResult, analyze_to_jsonl, article_key
 from unspin.cli import cli
-from unspin.document import Analysis, Article, ParagraphLabels, Span
+from unspin.document import Analysis, Article
 from unspin.errors import InputError, UnspinError
 from unspin.ingest import load_one
 from unspin.report.jsonio import loads_jsonl
@@ -55,36 +55,9 @@ TEXTS = {
 IDS = sorted(TEXTS)
 
 
-class FakeModel:
-    """Stands in for the trained model: a fixed analysis, and failures on demand."""
-
-    id = "fake-model"
-    version = "0.0"
-
-    def __init__(self, *, interrupt_at: int | None = None, fail_ids: tuple[str, ...] = ()) -> None:
-        self.interrupt_at = interrupt_at
-        self.fail_ids = fail_ids
-        self.calls: list[str] = []
-
-    def analyze(self, article: Article) -> Analysis:
-        self.calls.append(article.id)
-        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
-            raise KeyboardInterrupt
-        if article.id in self.fail_ids:
-            raise InputError(f"{article.id} cannot be analysed (fake failure).")
-        return Analysis(
-            article=article,
-            spans=[Span("Loaded_Language", 0, 5, 0.75)],
-            paragraphs=[
-                ParagraphLabels(p.index, {"Loaded_Language": 0.6}) for p in article.paragraphs
-            ],
-            genre="reporting",
-            genre_scores={"opinion": 0.2, "reporting": 0.7, "satire": 0.1},
-            frames=["Economic"],
-            frame_scores={"Economic": 0.8},
-            model_id=self.id,
-            model_version=self.version,
-        )
+def batch_model(**options: Any) -> PhraseModel:
+    """The stand-in model as these tests know it; failures on demand through ``options``."""
+    return PhraseModel(id="fake-model", version="0.0", **options)
 
 
 @pytest.fixture
@@ -101,8 +74,8 @@ def ids_in(path: Path) -> list[str]:
     return [a.article.id for a in loads_jsonl(path.read_text(encoding="utf-8"))]
 
 
-def run_batch(corpus: Path, out: Path, model: FakeModel | None = None, **kw: Any) -> BatchResult:
-    return analyze_to_jsonl([str(corpus)], out, model=model or FakeModel(), **kw)
+def run_batch(corpus: Path, out: Path, model: PhraseModel | None = None, **kw: Any) -> BatchResult:
+    return analyze_to_jsonl([str(corpus)], out, model=model or batch_model(), **kw)
 
 
 # ------------------------------------------------------------------------------- library
@@ -123,7 +96,7 @@ def test_second_run_skips_everything(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     run_batch(corpus, out)
     before = out.read_bytes()
-    model = FakeModel()
+    model = batch_model()
     result = run_batch(corpus, out, model)
     assert (result.done, result.skipped, result.failed) == (0, 5, 0)
     assert model.calls == []
@@ -133,9 +106,9 @@ def test_second_run_skips_everything(corpus: Path, tmp_path: Path) -> None:
 def test_resume_after_model_interrupt(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        run_batch(corpus, out, FakeModel(interrupt_at=3))
+        run_batch(corpus, out, batch_model(interrupt_at=3))
     assert ids_in(out) == IDS[:2]  # the two finished articles, complete and valid
-    model = FakeModel()
+    model = batch_model()
     result = run_batch(corpus, out, model)
     assert (result.done, result.skipped, result.failed) == (3, 2, 0)
     assert model.calls == IDS[2:]
@@ -225,7 +198,7 @@ def test_last_line_missing_only_its_newline_is_kept(corpus: Path, tmp_path: Path
     run_batch(corpus, out)
     data = out.read_bytes()
     out.write_bytes(data[:-1])
-    model = FakeModel()
+    model = batch_model()
     result = run_batch(corpus, out, model)
     assert (result.done, result.skipped) == (0, 5)
     assert model.calls == []
@@ -254,9 +227,9 @@ def test_bad_input_in_the_middle_is_reported_and_skipped(corpus: Path, tmp_path:
 
 def test_failed_article_is_retried_on_resume(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
-    result = run_batch(corpus, out, FakeModel(fail_ids=("bridge",)), on_error=lambda *_: None)
+    result = run_batch(corpus, out, batch_model(fail_ids=("bridge",)), on_error=lambda *_: None)
     assert (result.done, result.failed) == (4, 1)
-    model = FakeModel()
+    model = batch_model()
     result = run_batch(corpus, out, model)
     assert (result.done, result.skipped, result.failed) == (1, 4, 0)
     assert model.calls == ["bridge"]
@@ -270,14 +243,14 @@ def test_errors_are_logged_without_on_error(
         result = analyze_to_jsonl(
             [str(corpus), str(tmp_path / "missing.txt")],
             tmp_path / "r.jsonl",
-            model=FakeModel(),
+            model=batch_model(),
         )
     assert (result.done, result.failed) == (5, 1)
     assert "No such file" in caplog.text
 
 
 def test_bugs_raise_without_on_error(corpus: Path, tmp_path: Path) -> None:
-    class Broken(FakeModel):
+    class Broken(PhraseModel):
         def analyze(self, article: Article) -> Analysis:
             raise RuntimeError("boom")
 
@@ -292,8 +265,8 @@ def test_same_article_twice_gives_two_lines(tmp_path: Path) -> None:
         (tmp_path / folder / "apples.txt").write_text(TEXTS["apples"], encoding="utf-8")
     out = tmp_path / "results.jsonl"
     sources = [str(tmp_path / "one"), str(tmp_path / "two")]
-    first = analyze_to_jsonl(sources, out, model=FakeModel())
-    again = analyze_to_jsonl(sources, out, model=FakeModel())
+    first = analyze_to_jsonl(sources, out, model=batch_model())
+    again = analyze_to_jsonl(sources, out, model=batch_model())
     assert (first.done, again.done, again.skipped) == (2, 0, 2)
     assert ids_in(out) == ["apples", "apples"]
 
@@ -309,8 +282,8 @@ def test_edited_file_is_analysed_again(corpus: Path, tmp_path: Path) -> None:
 def test_feed_entries_are_keyed_by_entry(tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     feed = str(FIXTURES / "feed.rss")
-    assert analyze_to_jsonl([feed], out, model=FakeModel()).done == 2
-    again = analyze_to_jsonl([feed], out, model=FakeModel())
+    assert analyze_to_jsonl([feed], out, model=batch_model()).done == 2
+    again = analyze_to_jsonl([feed], out, model=batch_model())
     assert (again.done, again.skipped) == (0, 2)
     keys = {article_key(a) for a in load_one(feed)}
     assert keys == {
@@ -340,7 +313,7 @@ def test_all_failed_leaves_no_file(tmp_path: Path) -> None:
     result = analyze_to_jsonl(
         [str(tmp_path / "missing.txt")],
         out,
-        model=FakeModel(),
+        model=batch_model(),
         on_error=lambda *_: None,
     )
     assert result.failed == 1
@@ -368,9 +341,9 @@ def test_second_run_on_the_same_file_is_refused(corpus: Path, tmp_path: Path) ->
 
 
 @pytest.fixture
-def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
-    model = FakeModel()
-    monkeypatch.setattr(unspin.model, "load_default", lambda: model)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> PhraseModel:
+    model = batch_model()
+    monkeypatch.setattr("unspin.batch.installed_model", lambda settings: model)
     return model
 
 
@@ -396,13 +369,13 @@ def test_cli_interrupt_then_resume(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "results.jsonl"
-    monkeypatch.setattr(unspin.model, "load_default", lambda: FakeModel(interrupt_at=3))
+    monkeypatch.setattr("unspin.batch.installed_model", lambda settings: batch_model(interrupt_at=3))
     result = cli_run(str(corpus), "-o", str(out))
     assert result.exit_code == 130
     assert "run again to resume" in result.stderr
     assert ids_in(out) == IDS[:2]
-    model = FakeModel()
-    monkeypatch.setattr(unspin.model, "load_default", lambda: model)
+    model = batch_model()
+    monkeypatch.setattr("unspin.batch.installed_model", lambda settings: model)
     result = cli_run(str(corpus), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "analysed 3, skipped 2" in result.stderr
@@ -453,13 +426,13 @@ def test_cli_bad_input_fails_the_run_but_the_others_are_written(
 def test_cli_model_bug_is_one_line_and_exit_1(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Broken(FakeModel):
+    class Broken(PhraseModel):
         def analyze(self, article: Article) -> Analysis:
             if article.id == "council":
                 raise RuntimeError("boom")
             return super().analyze(article)
 
-    monkeypatch.setattr(unspin.model, "load_default", lambda: Broken())
+    monkeypatch.setattr("unspin.batch.installed_model", lambda settings: Broken())
     out = tmp_path / "results.jsonl"
     result = cli_run(str(corpus), "-o", str(out))
     assert result.exit_code == 1

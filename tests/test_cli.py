@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 from pathlib import Path
@@ -212,7 +211,7 @@ def test_keyboard_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("unspin.ingest.load_one", interrupted)
+    monkeypatch.setattr("unspin.ingest.sources.load_one", interrupted)
     result = run("analyze", PLAIN)
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
@@ -222,7 +221,7 @@ def test_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(importlib.import_module("unspin.analyze"), "analyze", broken)
+    monkeypatch.setattr("unspin.batch.analyze_with", broken)
     result = run("analyze", PLAIN)
     assert_one_error(result, "unexpected RuntimeError: boom. This is a bug", code=1)
 

@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 from fixtures_reports import article, no_model, oped, report_article
+from stand_in import PhraseModel
 
 import unspin
 from unspin.compare import compare
-from unspin.document import Analysis, Article, Span
+from unspin.document import Analysis
 from unspin.errors import InputError
 from unspin.report.labels import fmt_rate
 
@@ -132,30 +133,10 @@ def test_needs_two_articles() -> None:
         compare([oped()])
 
 
-class _FakeModel:
-    """Flags every "disgrace" as loaded language."""
-
-    id = "fake"
-    version = "1"
-
-    def analyze(self, art: Article) -> Analysis:
-        spans = []
-        start = art.text.find("disgrace")
-        while start != -1:
-            spans.append(Span("Loaded_Language", start, start + 8, 0.9))
-            start = art.text.find("disgrace", start + 1)
-        return Analysis(
-            article=art,
-            spans=spans,
-            model_id=self.id,
-            genre="opinion",
-            genre_scores={"opinion": 0.7},
-        )
-
-
 def test_texts_and_articles_are_analysed() -> None:
     text = "What a disgrace. An utter disgrace, and a disgrace again.\n\nNothing else to say here."
-    c = compare([text, article(["Calm words about the weather today."])], model=_FakeModel())
+    model = PhraseModel({"Loaded_Language": ("disgrace",)}, id="fake", score=0.9)
+    c = compare([text, article(["Calm words about the weather today."])], model=model)
     assert c.analyses[0].model_id == "fake" and c.profiles[0].counts == {"Loaded_Language": 3}
     assert "Loaded_Language" in {x.technique for x in c.contrasts}
 

@@ -1,4 +1,4 @@
-"""load()/iter_load(): dispatch by source, size caps before reading, every bad input."""
+"""load()/iter_items(): dispatch by source, size caps before reading, every bad input."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import FIXTURES, LocalServer
 
 from unspin.config import Settings
 from unspin.errors import BlockedURLError, FetchError, InputError, TooLargeError, UnspinError
-from unspin.ingest import expand, iter_load, load
+from unspin.ingest import expand, iter_items, load
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -154,14 +154,13 @@ def test_french_file_is_refused(settings: Settings) -> None:
         load(str(FIXTURES / "french.txt"), settings=settings)
 
 
-def test_iter_load_reports_bad_files_and_continues(tmp_path: Path, settings: Settings) -> None:
+def test_iter_items_reports_bad_files_and_continues(tmp_path: Path, settings: Settings) -> None:
     shutil.copy(FIXTURES / "plain-article.txt", tmp_path / "a.txt")
     (tmp_path / "b.txt").write_bytes(b"")
     shutil.copy(FIXTURES / "plain-article.txt", tmp_path / "c.txt")
-    errors: list[tuple[str, UnspinError]] = []
-    articles = list(
-        iter_load(str(tmp_path), settings=settings, on_error=lambda s, e: errors.append((s, e)))
-    )
+    items = list(iter_items([str(tmp_path)], settings))
+    errors: list[tuple[str, UnspinError]] = [(i.source, i.error) for i in items if i.error]
+    articles = [a for i in items for a in i.articles]
     assert [a.id for a in articles] == ["a", "c"]
     assert len(errors) == 1 and errors[0][0].endswith("b.txt")
 

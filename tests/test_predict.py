@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from stand_in import PhraseModel
 
-from unspin.document import Analysis, Article, ParagraphLabels, Span
 from unspin.errors import InputError
 from unspin.model import DEFAULT_DIR
 from unspin.predict import format_rows, predict_dir, write_predictions
@@ -26,25 +25,12 @@ ARTICLE_LF = (
 ARTICLE_CRLF = "Ruined 👎 budget\r\n\r\nThe mayor's liars wasted it all.\r\n\r\nZoë said liars again.\r\n"
 
 
-class KeywordModel:
-    """A stand-in with predictable output: 'liars' is name-calling. Not a real model."""
-
-    id = "test-keyword"
-    version = "0"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def analyze(self, article: Article) -> Analysis:
-        self.calls += 1
-        spans = [Span("Name_Calling-Labeling", m.start(), m.end(), 0.9)
-                 for m in re.finditer("liars", article.text)]
-        paragraphs = [
-            ParagraphLabels(p.index, {"Name_Calling-Labeling": 0.9} if "liars" in article.paragraph_text(p) else {})
-            for p in article.paragraphs
-        ]
-        return Analysis(article=article, spans=spans, paragraphs=paragraphs, genre="opinion",
-                        frames=["Political", "Morality"])
+def keyword_model() -> PhraseModel:
+    """Predictable output: 'liars' (as written) is name-calling. Not a real model."""
+    return PhraseModel(
+        phrases={"Name_Calling-Labeling": ("liars",)}, id="test-keyword", match_case=True,
+        score=0.9, frames=("Political", "Morality"),
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -58,7 +44,7 @@ def semeval_dir(tmp_path: Path) -> Path:
 
 
 def test_all_four_formats(semeval_dir: Path, tmp_path: Path) -> None:
-    model = KeywordModel()
+    model = keyword_model()
     for task in ("st1", "st2", "st3", "spans"):
         write_predictions(semeval_dir, task, tmp_path / f"{task}.txt", model=model)
     read = {t: (tmp_path / f"{t}.txt").read_text("utf-8").splitlines() for t in ("st1", "st2", "st3", "spans")}
@@ -75,7 +61,7 @@ def test_all_four_formats(semeval_dir: Path, tmp_path: Path) -> None:
 
 def test_span_offsets_are_characters_of_the_file_as_on_disk(semeval_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "spans.txt"
-    write_predictions(semeval_dir, "spans", out, model=KeywordModel())
+    write_predictions(semeval_dir, "spans", out, model=keyword_model())
     for row in out.read_text("utf-8").splitlines():
         aid, _tech, start, end = row.split("\t")
         on_disk = (semeval_dir / f"article{aid}.txt").read_bytes().decode("utf-8")
@@ -86,7 +72,7 @@ def test_template_gives_its_rows_in_its_order(semeval_dir: Path, tmp_path: Path)
     template = tmp_path / "template.txt"
     template.write_text("200\t3\tThe mayor's...\n100\t6\tNobody...\n999\t1\tmissing article\n100\t1\tTitle\n")
     out = tmp_path / "st3.txt"
-    write_predictions(semeval_dir, "st3", out, template=template, model=KeywordModel())
+    write_predictions(semeval_dir, "st3", out, template=template, model=keyword_model())
     assert out.read_text().splitlines() == [
         "200\t3\tName_Calling-Labeling", "100\t6\tName_Calling-Labeling", "999\t1\t",
         "100\t1\t"]
@@ -94,20 +80,20 @@ def test_template_gives_its_rows_in_its_order(semeval_dir: Path, tmp_path: Path)
 
 def test_an_interrupted_run_resumes_without_redoing_or_duplicating(semeval_dir: Path, tmp_path: Path) -> None:
     partial = tmp_path / "out.partial.jsonl"
-    first = KeywordModel()
+    first = keyword_model()
     gen = predict_dir(semeval_dir, partial, model=first)
     next(gen)
     gen.close()  # interrupted after one article
-    assert first.calls == 1 and len(partial.read_text().splitlines()) == 1
+    assert len(first.calls) == 1 and len(partial.read_text().splitlines()) == 1
     partial.write_text(partial.read_text() + '{"id": "200", "trunc')  # a line cut mid-write
-    second = KeywordModel()
+    second = keyword_model()
     preds = list(predict_dir(semeval_dir, partial, model=second))
-    assert [p.id for p in preds] == ["100", "200"] and second.calls == 1
+    assert [p.id for p in preds] == ["100", "200"] and len(second.calls) == 1
 
 
 def test_a_directory_without_articles_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="No articles"):
-        list(predict_dir(tmp_path, model=KeywordModel()))
+        list(predict_dir(tmp_path, model=keyword_model()))
     with pytest.raises(InputError, match="Unknown task"):
         format_rows("st9", [])
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stand_in import PhraseModel
 
 pytest.importorskip("fastapi")
 pytest.importorskip("python_multipart")
@@ -26,7 +27,6 @@ from unspin.document import Analysis, Article  # noqa: E402
 from unspin.ingest import from_text  # noqa: E402
 from unspin.server import create_app  # noqa: E402
 from unspin.server.errors import NotFoundError  # noqa: E402
-from unspin.server.fake import PhraseModel  # noqa: E402
 from unspin.server.jobs import JobStore  # noqa: E402
 from unspin.server.middleware import BodyLimitMiddleware  # noqa: E402
 from unspin.taxonomy import TECHNIQUES  # noqa: E402

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS
+from stand_in import PhraseModel
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +27,10 @@ if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
 
-from unspin.analyze import NO_MODEL_NOTE  # noqa: E402
+from unspin.analyze import NO_MODEL_NOTE, installed_model  # noqa: E402
 from unspin.config import load_settings  # noqa: E402
-from unspin.model import load_default  # noqa: E402
 from unspin.server import create_app  # noqa: E402
 from unspin.server.engine import ModelSource  # noqa: E402
-from unspin.server.fake import PhraseModel  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -186,7 +185,7 @@ def test_installed_model_or_the_note(page: Watched) -> None:
     with LiveServer("default") as live:
         p = page.page
         p.goto(live.url + "/")
-        if load_default() is None:
+        if installed_model(load_settings()) is None:
             sync_api.expect(p.get_by_role("note")).to_contain_text("No model is installed")
             _paste(p, live.url, OP_ED)
             sync_api.expect(p.locator(".notes")).to_contain_text(NO_MODEL_NOTE)

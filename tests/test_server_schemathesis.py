@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from stand_in import PhraseModel
 
 schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("fastapi")
@@ -26,7 +27,6 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from unspin import fetch  # noqa: E402
 from unspin.config import load_settings  # noqa: E402
 from unspin.server import create_app  # noqa: E402
-from unspin.server.fake import PhraseModel  # noqa: E402
 
 APP = create_app(
     load_settings(

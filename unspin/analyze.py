@@ -1,31 +1,59 @@
-"""The library's front door: text or Article in, Analysis out."""
+"""The library's front door: text or Article in, Analysis out; sources in, Articles out.
+
+These are the public API's edge: given no settings, they read them from the environment
+(:func:`unspin.config.load_settings`); everything they call is passed settings explicitly.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from .config import Settings, load_settings
 from .document import Analysis, Article
-from .model import Model, load_default
+from .ingest import Source, from_text
+from .ingest import load as load_source
+from .model import Model
+from .model import load as load_model
 
 NO_MODEL_NOTE = (
     "No trained model is installed: this analysis has no technique, genre or frame detections."
 )
 
 
-def analyze(article: Article | str, *, model: Model | None = None) -> Analysis:
-    """Analyse one article (or a plain text, split into paragraphs on blank lines)."""
-    if isinstance(article, str):
-        from .ingest import from_text
+def installed_model(settings: Settings | None = None) -> Model | None:
+    """The model ``settings`` name (by default: as the environment says, else the one
+    shipped), or None when no model is installed."""
+    settings = settings if settings is not None else load_settings()
+    return load_model(settings.model_dir, threads=settings.threads)
 
-        article = from_text(article)
-    model = model or load_default()
+
+def analyze_with(model: Model | None, article: Article) -> Analysis:
+    """``model``'s analysis of ``article``; without a model (none installed), an analysis
+    with no detections that says so. Every analysis in unspin is made here."""
     if model is None:
         return Analysis(article=article, notes=[NO_MODEL_NOTE])
     return model.analyze(article)
 
 
-def analyze_many(articles: Iterable[Article], *, model: Model | None = None) -> Iterator[Analysis]:
+def analyze(
+    article: Article | str, *, model: Model | None = None, settings: Settings | None = None
+) -> Analysis:
+    """Analyse one article (or a plain text, split into paragraphs on blank lines) with
+    ``model``, by default the installed one."""
+    if isinstance(article, str):
+        article = from_text(article)
+    return analyze_with(model or installed_model(settings), article)
+
+
+def analyze_many(
+    articles: Iterable[Article], *, model: Model | None = None, settings: Settings | None = None
+) -> Iterator[Analysis]:
     """Analyse articles one by one, lazily, so a caller can show progress and stop early."""
-    model = model or load_default()
+    model = model or installed_model(settings)
     for article in articles:
-        yield analyze(article, model=model)
+        yield analyze_with(model, article)
+
+
+def load(source: Source, *, settings: Settings | None = None) -> list[Article]:
+    """Articles from any source the CLI takes: a file, folder, glob, URL, feed or "-"."""
+    return load_source(source, settings=settings if settings is not None else load_settings())

@@ -1,4 +1,6 @@
-"""Analyse a corpus into a JSON Lines file that survives interruptions.
+"""Analyse many sources into a sink: the one loop the command line (every format), JSON
+Lines batches and the corpus tool go through (:func:`analyze_sources`); and the sink that
+makes a batch survive interruptions (:class:`ResultsFile`).
 
 :func:`analyze_to_jsonl` appends one complete line per analysis (flushed and fsynced) to its
 output, so a run that is stopped (Ctrl-C, a kill, a crash) loses at most the article it was
@@ -37,16 +39,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
-from .config import Settings, load_settings
-from .document import SCHEMA_VERSION, Analysis, Article
+from .analyze import analyze_with, installed_model
+from .config import DEFAULT_SETTINGS, Settings
+from .document import Analysis, Article
 from .errors import InputError, UnspinError
+from .ingest import Item, Source, iter_items
 from .model import Model
+from .report.jsonio import check_version, dumps_analysis
 
 __all__ = [
     "BatchResult",
     "ErrorHandler",
     "Progress",
+    "ResultsFile",
+    "Sink",
+    "analyze_sources",
     "analyze_to_jsonl",
     "article_key",
 ]
@@ -57,8 +66,24 @@ ErrorHandler = Callable[[str, Exception], None]
 """Called as ``(input, error)`` for an input that cannot be read or an article that cannot
 be analysed; it may raise to stop the run. Errors other than UnspinError are bugs."""
 
-Progress = Callable[[str], None]
-"""Called with an input's name once all of its articles are written, skipped or failed."""
+Progress = Callable[[Item], None]
+"""Called with each input once all of its articles are written, skipped or failed (an
+:class:`~unspin.ingest.Item` knows how many inputs the run has in all)."""
+
+
+class Sink(Protocol):
+    """Where a run's analyses go: a report writer (:mod:`unspin.report.writers`), or a
+    :class:`ResultsFile`, which holds analyses from an earlier run already."""
+
+    def has_input(self, source: str) -> bool:
+        """True for an input whose analyses it holds already: it is not even read."""
+        ...
+
+    def has(self, article: Article) -> bool:
+        """True for an article whose analysis it holds already: it is not analysed."""
+        ...
+
+    def add(self, analysis: Analysis) -> None: ...
 
 _WEB = ("http://", "https://")
 _LINE_START = b'{"article": '  # how every line this module writes begins
@@ -67,11 +92,13 @@ _LINE_START = b'{"article": '  # how every line this module writes begins
 @dataclass
 class BatchResult:
     """What one run did: ``done`` analyses written, ``skipped`` already in the output,
-    ``failed`` inputs or articles that could not be analysed (see ``errors``)."""
+    ``failed`` inputs or articles that could not be analysed (see ``errors``), of which
+    ``unfound`` are sources that named nothing to read (no such file, an empty folder)."""
 
     done: int = 0
     skipped: int = 0
     failed: int = 0
+    unfound: int = 0
     output: Path | None = None
     notes: list[str] = field(default_factory=list)  # each distinct note of the analyses
     errors: list[tuple[str, Exception]] = field(default_factory=list)
@@ -86,7 +113,10 @@ class BatchResult:
     def summary(self) -> str:
         """One line, e.g. ``analysed 12, skipped 30 already in results.jsonl, 1 failed``."""
         where = f" already in {self.output}" if self.output is not None else ""
-        return f"analysed {self.done}, skipped {self.skipped}{where}, {self.failed} failed"
+        line = f"analysed {self.done}, skipped {self.skipped}{where}, {self.failed - self.unfound} failed"
+        if self.unfound:
+            line += f", {self.unfound} {'source names' if self.unfound == 1 else 'sources name'} nothing to read"
+        return line
 
 
 def _key(text: str, id: str, url: str | None, source_kind: str) -> str:
@@ -104,14 +134,13 @@ def article_key(article: Article) -> str:
 def _line_key(raw: bytes) -> str:
     """The key of one stored line; ValueError saying why it is not an unspin analysis."""
     data = json.loads(raw)  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-    article = data.get("article") if isinstance(data, dict) else None
+    try:
+        check_version(data)
+    except InputError as err:
+        raise ValueError(str(err)) from None
+    article = data["article"]
     if not isinstance(article, dict) or not isinstance(article.get("text"), str):
         raise ValueError('it has no "article" with a "text"')
-    version = data.get("schema_version")
-    if not isinstance(version, str) or version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise ValueError(
-            f"its format version is {version!r}, and this unspin writes {SCHEMA_VERSION}"
-        )
     id, url, kind = article.get("id", ""), article.get("url"), article.get("source_kind", "text")
     if not isinstance(id, str) or not isinstance(kind, str) or not isinstance(url, str | None):
         raise ValueError("its article id, url or source_kind is not a string")
@@ -142,12 +171,13 @@ def _sigint_held() -> Iterator[None]:
                 raise KeyboardInterrupt
 
 
-class _ResultsFile:
-    """The output, locked against a second run, repaired, and appended to line by line."""
+class ResultsFile:
+    """A JSON Lines file of analyses as a :class:`Sink`: locked against a second run,
+    repaired, its keys counted, and appended to line by line."""
 
     def __init__(self, path: Path, *, resume: bool) -> None:
         self.path = path
-        self.keys: Counter[str] = Counter()
+        self.keys: Counter[str] = Counter()  # of the lines not yet matched by this run
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
         try:
             try:
@@ -257,7 +287,24 @@ class _ResultsFile:
             os.close(self.fd)
             self.fd = -1
 
-    def __enter__(self) -> _ResultsFile:
+    def has_input(self, source: str) -> bool:
+        key = "web " + source
+        if source.lower().startswith(_WEB) and self.keys[key] > 0:
+            self.keys[key] -= 1  # a page analysed already: no need to fetch it again
+            return True
+        return False
+
+    def has(self, article: Article) -> bool:
+        key = article_key(article)
+        if self.keys[key] > 0:
+            self.keys[key] -= 1  # counted, not merged: two copies of one article, two lines
+            return True
+        return False
+
+    def add(self, analysis: Analysis) -> None:
+        self.append((dumps_analysis(analysis, indent=None) + "\n").encode("utf-8"))
+
+    def __enter__(self) -> ResultsFile:
         return self
 
     def __exit__(
@@ -277,12 +324,55 @@ def _failed(result: BatchResult, item: str, err: Exception, on_error: ErrorHandl
         raise err
 
 
+def analyze_sources(
+    sources: Iterable[Source],
+    sink: Sink,
+    *,
+    settings: Settings = DEFAULT_SETTINGS,
+    model: Model | None = None,
+    progress: Progress | None = None,
+    on_error: ErrorHandler | None = None,
+) -> BatchResult:
+    """Read every input of ``sources`` (:func:`unspin.ingest.iter_items`), analyse each
+    article that ``sink`` does not hold yet, and add its analysis to ``sink``.
+
+    An input or article that fails is counted, passed to ``on_error`` (by default: logged,
+    or raised if it is not an UnspinError, i.e. a bug) and skipped; the others still go
+    through. ``model``: by default the one ``settings`` name, loaded only if some article
+    needs analysing. KeyboardInterrupt passes through.
+    """
+    result = BatchResult()
+    model_loaded = model is not None
+    for item in iter_items(sources, settings, skip=sink.has_input):
+        result.skipped += item.skipped
+        if item.error is not None:
+            result.unfound += not item.found
+            _failed(result, item.source, item.error, on_error)
+        for article in item.articles:
+            if sink.has(article):
+                result.skipped += 1
+                continue
+            if not model_loaded:
+                model, model_loaded = installed_model(settings), True
+            try:
+                analysis = analyze_with(model, article)
+            except Exception as err:
+                _failed(result, item.source, err, on_error)
+                continue
+            sink.add(analysis)
+            result.done += 1
+            result.notes.extend(n for n in analysis.notes if n not in result.notes)
+        if progress is not None:
+            progress(item)
+    return result
+
+
 def analyze_to_jsonl(
-    sources: Iterable[str],
+    sources: Iterable[Source],
     output: str | os.PathLike[str],
     *,
     resume: bool = True,
-    settings: Settings | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
     model: Model | None = None,
     progress: Progress | None = None,
     on_error: ErrorHandler | None = None,
@@ -291,62 +381,17 @@ def analyze_to_jsonl(
     ``unspin analyze``) into the JSON Lines file ``output``, one line per article.
 
     With ``resume`` (the default) the analyses already in ``output`` are kept and their
-    articles skipped; ``resume=False`` empties ``output`` first. An input or article that
-    fails is counted, passed to ``on_error`` (by default: logged, or raised if it is not an
-    UnspinError, i.e. a bug) and skipped; the others are still written. ``model``: by
-    default the installed one, loaded only if some article needs analysing.
+    articles skipped; ``resume=False`` empties ``output`` first. Failures, ``model`` and
+    ``progress``: as for :func:`analyze_sources`.
 
     Raises UnspinError when ``output`` cannot be written, is being written by another run,
     or holds a line that is not an unspin analysis. KeyboardInterrupt passes through, with
     every line written so far complete.
     """
-    from .analyze import analyze
-    from .ingest import expand, load_one
-    from .model import load_default
-    from .report.jsonio import dumps_analysis
-
-    settings = settings or load_settings()
     path = Path(output)
-    result = BatchResult(output=path)
-    model_loaded = model is not None
-    with _ResultsFile(path, resume=resume) as out:
-        remaining = out.keys  # keys in the output not yet matched by an input of this run
-        for source in sources:
-            try:
-                items = expand(source)
-            except UnspinError as err:
-                _failed(result, source, err, on_error)
-                continue
-            for item in items:
-                web_key = "web " + item
-                if item.lower().startswith(_WEB) and remaining[web_key] > 0:
-                    remaining[web_key] -= 1  # a page already analysed: no need to fetch it
-                    result.skipped += 1
-                    if progress is not None:
-                        progress(item)
-                    continue
-                try:
-                    articles = load_one(item, settings=settings)
-                except UnspinError as err:
-                    _failed(result, item, err, on_error)
-                    articles = []
-                for article in articles:
-                    key = article_key(article)
-                    if remaining[key] > 0:
-                        remaining[key] -= 1
-                        result.skipped += 1
-                        continue
-                    if not model_loaded:
-                        model, model_loaded = load_default(), True
-                    try:
-                        analysis: Analysis = analyze(article, model=model)
-                        line = (dumps_analysis(analysis, indent=None) + "\n").encode("utf-8")
-                    except Exception as err:
-                        _failed(result, item, err, on_error)
-                        continue
-                    out.append(line)
-                    result.done += 1
-                    result.notes.extend(n for n in analysis.notes if n not in result.notes)
-                if progress is not None:
-                    progress(item)
+    with ResultsFile(path, resume=resume) as sink:
+        result = analyze_sources(
+            sources, sink, settings=settings, model=model, progress=progress, on_error=on_error
+        )
+    result.output = path
     return result

@@ -8,28 +8,42 @@ and the others are still written. Ctrl-C exits with 130.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import io
-import json
-import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
 
 import click
+from rich.console import Console
+from rich.progress import Progress, TaskID
 
-from .config import Settings, load_settings
+from .analyze import analyze_with, installed_model
+from .batch import ResultsFile, analyze_sources
+from .cli_common import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    bug_message,
+    error,
+    handle_errors,
+    one_line,
+    settings_of,
+    setup_logging,
+)
+from .compare import compare
+from .config import load_settings
+from .document import Article
 from .errors import InputError, UnspinError
+from .ingest import Item, iter_items
+from .predict import article_files, write_predictions
+from .report.html import render_comparison
+from .report.jsonio import dumps
+from .report.terminal import print_comparison
+from .report.writers import Writer, make_writer
 from .version import __version__
 
 FORMATS = ("text", "json", "jsonl", "html")
 _SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".html": "html", ".htm": "html"}
-EXIT_INTERRUPTED = 130
-EXIT_BUG = 1
 
 # Commands with heavy or optional dependencies are imported only when run, so that
 # `unspin analyze` starts fast and `unspin --help` works without the extras:
@@ -41,70 +55,6 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("unspin.corpus.cli:corpus",
                "Analyse many articles into a database; compare outlets, topics and months."),
 }
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _one_line(message: object) -> str:
-    return " ".join(str(message).split())
-
-
-def error(message: object) -> None:
-    click.echo(f"unspin: error: {_one_line(message)}", err=True)
-
-
-def _debug() -> bool:
-    return os.environ.get("UNSPIN_DEBUG", "").lower() in {"1", "true", "yes", "on"}
-
-
-def _bug_message(exc: BaseException) -> str:
-    return (
-        f"unexpected {type(exc).__name__}: {exc}. This is a bug in unspin; please report it "
-        "(set UNSPIN_DEBUG=1 to see the traceback)."
-    )
-
-
-def handle_errors(func: F) -> F:
-    """Turn UnspinError, Ctrl-C and unexpected exceptions into one line and an exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        try:
-            return func(*args, **kwargs)
-        except UnspinError as err:
-            error(err)
-            ctx.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo("unspin: interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
-        except BrokenPipeError:  # handled in main(): the reader of our output went away
-            raise
-        except Exception as exc:
-            if _debug():
-                raise
-            error(_bug_message(exc))
-            ctx.exit(EXIT_BUG)
-
-    return cast(F, wrapper)
-
-
-class _WarningHandler(logging.Handler):
-    """unspin's library warnings (a skipped feed entry, ...) as ``unspin: warning:`` lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"unspin: warning: {_one_line(record.getMessage())}", err=True)
-
-
-def _setup_logging() -> None:
-    logger = logging.getLogger("unspin")
-    if not any(isinstance(h, _WarningHandler) for h in logger.handlers):
-        logger.addHandler(_WarningHandler(logging.WARNING))
-    logger.setLevel(logging.DEBUG if _debug() else logging.WARNING)
-    logger.propagate = False
-
 
 class LazyGroup(click.Group):
     """A group whose :data:`LAZY_COMMANDS` are imported on first use."""
@@ -141,36 +91,64 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="unspin")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Show how a news article tries to persuade its reader: which persuasion techniques
     it uses and where, paragraph by paragraph, its genre and its frames."""
-    _setup_logging()
+    ctx.obj = load_settings()  # the one read of UNSPIN_* variables; commands refine it
+    setup_logging(ctx, ctx.obj.debug)
 
 
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr for several inputs, only when stderr is a terminal."""
-    if total < 2 or not sys.stderr.isatty():
-        yield lambda _label: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
+class _Progress:
+    """A progress bar on stderr over a run's inputs, when there are several and stderr is
+    a terminal; shown from the first input on, when their number is known."""
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("Analysing", total=total)
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
-        def advance(label: str) -> None:
-            progress.update(task, advance=1, description=label[-40:])
+    def __call__(self, item: Item) -> None:
+        self.advance(item.source, item.total)
 
-        yield advance
+    def advance(self, label: str, total: int) -> None:
+        if self._bar is None and total >= 2 and sys.stderr.isatty():
+            self._bar = Progress(console=Console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("Analysing", total=total)
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1, description=label[-40:])
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+class _Failures:
+    """Each failed input or article as one error line; the run's exit code."""
+
+    def __init__(self, debug: bool) -> None:
+        self.debug = debug
+        self.exit_code = 0
+
+    def __call__(self, item: str, err: Exception) -> None:
+        if not isinstance(err, UnspinError):
+            if self.debug:
+                raise err
+            err = UnspinError(bug_message(err))
+            err.exit_code = EXIT_BUG
+        message = one_line(err)
+        error(message if item in message else f"{item}: {message}")
+        self.exit_code = self.exit_code or err.exit_code
+
+
+def _format_for(output: str | None) -> str:
+    return _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
 
 
 # ---------------------------------------------------------------------------- commands
-
-
-def _with_source(item: str, err: BaseException) -> str:
-    message = _one_line(err)
-    return message if item in message else f"{item}: {message}"
 
 
 @cli.command("analyze")
@@ -219,91 +197,37 @@ def analyze_command(
       unspin analyze articles/ --format jsonl -o results.jsonl
       pbpaste | unspin analyze -
     """
-    from .analyze import analyze
-    from .ingest import expand, load_one
-    from .model import load_default
-    from .report.writers import make_writer
-
     ctx = click.get_current_context()
-    settings: Settings = load_settings(allow_private_urls=True if allow_private else None)
+    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None)
     threshold = settings.min_score if min_score is None else min_score
-    if fmt is None:
-        fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
-    exit_code = 0
-
-    def failed(item: str, err: UnspinError) -> None:
-        nonlocal exit_code
-        error(_with_source(item, err))
-        exit_code = exit_code or err.exit_code
-
-    items: list[str] = []
-    for source in sources:
-        try:
-            items.extend(expand(source))
-        except UnspinError as err:
-            failed(source, err)
-    if "-" in items and sys.stdin.isatty():
+    fmt = fmt or _format_for(output)
+    if "-" in sources and sys.stdin.isatty():
         click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
-
-    if fmt == "jsonl" and output not in (None, "-") and not os.path.isdir(output):
-        from .batch import analyze_to_jsonl
-
-        def batch_failed(item: str, err: Exception) -> None:
-            nonlocal exit_code
-            if isinstance(err, UnspinError):
-                return failed(item, err)
-            if _debug():
-                raise err
-            error(_with_source(item, Exception(_bug_message(err))))
-            exit_code = exit_code or EXIT_BUG
-
-        try:
-            with _progress(len(items)) as advance:
-                result = analyze_to_jsonl(
-                    items, output, resume=not restart, settings=settings, progress=advance,
-                    on_error=batch_failed,
-                )  # fmt: skip
-        except KeyboardInterrupt:
-            click.echo(f"unspin: {output} holds the analyses so far; run again to resume.", err=True)
-            raise
-        for note in result.notes:
-            click.echo(f"unspin: note: {_one_line(note)}", err=True)
-        click.echo(result.summary(), err=True)
-        ctx.exit(exit_code)
-
-    model = load_default() if items else None
-    writer = make_writer(fmt, output, threshold, no_color)
-    notes_shown: set[str] = set()
+    results = None  # JSON Lines to a file: a batch that resumes
+    if fmt == "jsonl" and output is not None and output != "-" and not os.path.isdir(output):
+        results = Path(output)
+    sink: ResultsFile | Writer = (
+        ResultsFile(results, resume=not restart)
+        if results is not None
+        else make_writer(fmt, output, threshold, no_color)
+    )
+    failures = _Failures(settings.debug)
     try:
-        with _progress(len(items)) as advance:
-            for item in items:
-                try:
-                    articles = load_one(item, settings=settings)
-                except UnspinError as err:
-                    failed(item, err)
-                    articles = []
-                for article in articles:
-                    try:
-                        analysis = analyze(article, model=model)
-                    except UnspinError as err:
-                        failed(item, err)
-                        continue
-                    except Exception as exc:
-                        if _debug():
-                            raise
-                        error(_with_source(item, Exception(_bug_message(exc))))
-                        exit_code = exit_code or EXIT_BUG
-                        continue
-                    writer.add(analysis)
-                    if fmt != "text":
-                        for note in analysis.notes:
-                            if note not in notes_shown:
-                                notes_shown.add(note)
-                                click.echo(f"unspin: note: {_one_line(note)}", err=True)
-                advance(item)
-    finally:
-        writer.close()
-    ctx.exit(exit_code)
+        with sink, _Progress() as progress:
+            result = analyze_sources(
+                sources, sink, settings=settings, progress=progress, on_error=failures
+            )
+    except KeyboardInterrupt:
+        if results is not None:
+            click.echo(f"unspin: {results} holds the analyses so far; run again to resume.", err=True)
+        raise
+    if fmt != "text":  # a text report shows its notes itself
+        for note in result.notes:
+            click.echo(f"unspin: note: {one_line(note)}", err=True)
+    if results is not None:
+        result.output = results
+        click.echo(result.summary(), err=True)
+    ctx.exit(failures.exit_code)
 
 
 @cli.command("compare")
@@ -328,35 +252,25 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
       unspin compare examples/op-ed.txt examples/report.txt
       unspin compare a.txt https://example.com/story.html -o comparison.html
     """
-    from .analyze import analyze
-    from .compare import compare
-    from .ingest import iter_load
-    from .model import load_default
-
-    settings = load_settings(allow_private_urls=True if allow_private else None)
+    settings = settings_of().with_options(allow_private_urls=allow_private or None)
     threshold = settings.min_score if min_score is None else min_score
-    if fmt is None:
-        fmt = _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
-    articles = [a for source in sources for a in iter_load(source, settings=settings)]
+    fmt = fmt or _format_for(output)
+    articles: list[Article] = []
+    for item in iter_items(sources, settings):
+        if item.error is not None:
+            raise item.error
+        articles.extend(item.articles)
     if not 2 <= len(articles) <= 10:
         raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
-    model = load_default()
-    comparison = compare([analyze(a, model=model) for a in articles], min_score=threshold)
+    model = installed_model(settings)
+    comparison = compare([analyze_with(model, a) for a in articles], min_score=threshold)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
-        click.echo(f"unspin: note: {_one_line(note)}", err=True)
+        click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":
-        from .report.html import render_comparison
-
         text = render_comparison(comparison, min_score=threshold)
     elif fmt == "json":
-        data = {"comparison": comparison.to_dict(), "summary": comparison.summary,
-                "analyses": [a.to_dict() for a in comparison.analyses]}
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        text = dumps(comparison.to_document()) + "\n"
     else:
-        from rich.console import Console
-
-        from .report.terminal import print_comparison
-
         to_file = output not in (None, "-")
         console = Console(record=to_file, file=io.StringIO() if to_file else None,
                           no_color=no_color or to_file or None, width=100 if to_file else None,
@@ -388,12 +302,12 @@ def predict_command(directory: Path, task: str, output: Path, template: Path | N
     Offsets in `spans` are characters of each file exactly as on disk. An interrupted run
     resumes where it stopped when started again.
     """
-    from .predict import article_files, write_predictions
-
     total = len(article_files(directory))
-    with _progress(total) as tick:
-        rows = write_predictions(directory, task, output, template=template,
-                                 progress=lambda done, _n: tick(f"article {done}/{total}"))
+    with _Progress() as bar:
+        rows = write_predictions(
+            directory, task, output, template=template, model=installed_model(settings_of()),
+            progress=lambda done, n: bar.advance(f"article {done}/{n}", n),
+        )  # fmt: skip
     click.echo(f"wrote {rows} rows for {total} articles to {output}", err=True)
 
 
@@ -401,10 +315,8 @@ def predict_command(directory: Path, task: str, output: Path, template: Path | N
 @handle_errors
 def version_command() -> None:
     """Print unspin's version and the installed model's."""
-    from .model import load_default
-
     click.echo(f"unspin {__version__}")
-    model = load_default()
+    model = installed_model(settings_of())
     if model is None:
         click.echo("model: no model installed (analyses have no detections)")
     else:

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analyze import analyze
+from .analyze import analyze_with, installed_model
 from .document import Analysis
 from .errors import InputError, ModelError
 from .ingest import from_semeval
-from .model import Model, load_default
+from .model import Model
 
 TASKS = ("st1", "st2", "st3", "spans")
 ARTICLE_RE = re.compile(r"^article(\d+)\.txt$")
@@ -79,8 +79,9 @@ def predict_dir(
     model: Model | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Prediction]:
-    """Predictions for every article in ``directory``, reusing those already in ``partial``."""
-    model = model or load_default()
+    """Predictions for every article in ``directory``, reusing those already in ``partial``.
+    ``model``: by default the installed one (see :func:`unspin.analyze.installed_model`)."""
+    model = model or installed_model()
     if model is None:
         raise ModelError("No trained model is installed, so there is nothing to predict with.")
     files = article_files(directory)
@@ -101,7 +102,7 @@ def predict_dir(
                 pred = done[aid]
             else:
                 article = from_semeval(read_exact(path), id=aid)
-                pred = Prediction.from_analysis(analyze(article, model=model))
+                pred = Prediction.from_analysis(analyze_with(model, article))
                 if out:
                     out.write(json.dumps(pred.__dict__) + "\n")
                     out.flush()

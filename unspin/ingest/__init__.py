@@ -1,9 +1,8 @@
 """Turn what a user has (a file, a folder, a URL, a feed, stdin, pasted text) into
 checked :class:`~unspin.document.Article` objects with exact paragraph offsets.
 
-Public API: from_text, from_semeval, looks_like_semeval, from_html, from_feed, load,
-iter_load, decode_bytes, check_text (plus expand/load_one for callers that want to
-report progress or skip bad inputs one by one).
+:func:`iter_items` is the one way to read sources: it yields, per input, the checked
+articles or the error that refused the input. :func:`load` reads one source whole.
 """
 
 from __future__ import annotations
@@ -13,17 +12,24 @@ from .feed import from_feed, looks_like_feed
 from .html import from_html, looks_like_html
 from .sources import (
     SUPPORTED_SUFFIXES,
+    Item,
+    Source,
+    Upload,
     articles_from_bytes,
     expand,
-    iter_load,
+    iter_items,
+    kind_of,
     load,
-    load_many,
     load_one,
+    read_file,
 )
 from .text import from_parts, from_semeval, from_text, looks_like_semeval, split_paragraphs
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "Item",
+    "Source",
+    "Upload",
     "articles_from_bytes",
     "check_text",
     "decode_bytes",
@@ -34,12 +40,13 @@ __all__ = [
     "from_parts",
     "from_semeval",
     "from_text",
-    "iter_load",
+    "iter_items",
+    "kind_of",
     "load",
-    "load_many",
     "load_one",
     "looks_like_feed",
     "looks_like_html",
     "looks_like_semeval",
+    "read_file",
     "split_paragraphs",
 ]

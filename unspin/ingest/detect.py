@@ -7,7 +7,7 @@ import codecs
 import threading
 from typing import Any
 
-from ..config import Settings, load_settings
+from ..config import DEFAULT_SETTINGS, Settings
 from ..document import Article
 from ..errors import InputError, TooLargeError
 
@@ -78,7 +78,7 @@ def decode_bytes(data: bytes, *, name: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
+        from charset_normalizer import from_bytes  # slow to import, seldom needed
 
         best = from_bytes(data).best()
         if best is None:
@@ -137,14 +137,13 @@ def language_name(code: str) -> str:
 
 
 def check_text(
-    article: Article, settings: Settings | None = None, *, name: str | None = None
+    article: Article, settings: Settings = DEFAULT_SETTINGS, *, name: str | None = None
 ) -> Article:
     """Refuse what cannot be analysed; set ``article.language``. Returns the same article.
 
     ``name`` is how messages refer to the input (a path or URL); defaults to the article's
     URL or id.
     """
-    settings = settings or load_settings()
     label = name or article.url or article.id or "The text"
     content = article.text.replace("\ufeff", "").strip()
     if not content:

@@ -10,9 +10,10 @@ import time
 from html.parser import HTMLParser
 from typing import Any
 
-from ..config import Settings, load_settings
+from ..config import DEFAULT_SETTINGS, Settings
 from ..document import Article
 from ..errors import InputError, UnspinError
+from ..fetch import fetch
 from .html import Extracted, extract, from_html
 from .text import from_parts
 
@@ -105,8 +106,6 @@ def _iso_date(entry: Any) -> str | None:
 
 
 def _from_link(link: str, settings: Settings) -> Article:
-    from ..fetch import fetch
-
     response = fetch(link, settings=settings)
     return from_html(response.body, url=response.final_url, source_kind="feed")
 
@@ -116,13 +115,12 @@ def from_feed(
     *,
     url: str | None = None,
     fetch_links: bool = True,
-    settings: Settings | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> list[Article]:
     """Articles from a feed document. Entries that yield no text are logged and skipped;
     InputError when the document is not a feed or no entry has text."""
-    import feedparser
+    import feedparser  # a fifth of a second to import: only when a feed is read
 
-    settings = settings or load_settings()
     raw = data.encode("utf-8") if isinstance(data, str) else data
     # A BytesIO, never a str: feedparser would open a str that looks like a URL or path.
     headers = {"content-location": url} if url else None

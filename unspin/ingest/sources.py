@@ -1,7 +1,9 @@
-"""Where articles come from: a file, a directory, a glob, stdin ("-") or a URL.
+"""Where articles come from: a file, a directory, a glob, stdin ("-"), a URL, or bytes
+already in memory (an :class:`Upload`).
 
-Every source is size-checked before it is read whole: files by ``stat``, streams by
-reading at most one byte past the cap.
+:func:`iter_items` is the one loop over sources: the command line, batch files, the server
+and the corpus tool all read their inputs through it. Every source is size-checked before
+it is read whole: files by ``stat``, streams by reading at most one byte past the cap.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..config import Settings, load_settings
+from ..config import DEFAULT_SETTINGS, Settings
 from ..document import Article
 from ..errors import InputError, TooLargeError, UnspinError
+from ..fetch import fetch
 from .detect import check_text, decode_bytes
 from .feed import from_feed, looks_like_feed
 from .html import from_html, looks_like_html
@@ -29,13 +33,43 @@ TEXT_SUFFIXES = frozenset({".txt", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES
+TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml"}
+)
 _URL = re.compile(r"^https?://", re.I)
 # Other schemes are sent to the fetcher too, so that they are refused with a clear message.
 _OTHER_SCHEME = re.compile(r"^(file|ftp|ftps|data|javascript|gopher|ws|wss|sftp|ssh):", re.I)
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 log = logging.getLogger("unspin.ingest")
-ErrorHandler = Callable[[str, UnspinError], None]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Bytes already in memory (an upload, a pasted text), read like a file called ``name``."""
+
+    data: bytes
+    name: str  # how messages refer to it
+    kind: str | None = None  # "text", "html" or "feed"; None: from the name, else sniffed
+    id: str = ""
+
+
+Source = str | Upload
+"""A path, directory, glob, URL or "-" (standard input), or an :class:`Upload`."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input of a run, read: its checked articles, or the error that refused it."""
+
+    source: str  # the file, URL or "-"; the upload's name; or a source that did not expand
+    total: int  # how many items the run yields in all (for progress)
+    articles: tuple[Article, ...] = ()
+    error: UnspinError | None = None
+    skipped: bool = False  # ``skip`` said it is done already: not read
+    found: bool = True  # False: the source names nothing to read (no such file, empty folder)
 
 
 def _mb(n: int) -> str:
@@ -94,6 +128,31 @@ def _from_decoded(text: str, *, id: str, url: str | None, source_kind: str) -> A
     return from_text(text, id=id, url=url, source_kind=source_kind)
 
 
+def kind_of(media_type: str = "", name: str = "") -> str | None:
+    """How to parse an input: "html" or "feed" by its media type, else by the suffix of its
+    name; None: sniff the bytes (text, or a page or feed saved as .txt)."""
+    if media_type in HTML_TYPES:
+        return "html"
+    if media_type in FEED_TYPES:
+        return "feed"
+    if media_type in TEXT_TYPES:
+        return None
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in FEED_SUFFIXES:
+        return "feed"
+    return None
+
+
+def _sniff(data: bytes) -> str:
+    if looks_like_feed(data):
+        return "feed"
+    if looks_like_html(data):
+        return "html"
+    return "text"
+
+
 def articles_from_bytes(
     data: bytes,
     *,
@@ -101,17 +160,10 @@ def articles_from_bytes(
     kind: str | None = None,
     id: str = "",
     url: str | None = None,
-    settings: Settings | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> list[Article]:
     """Parse raw bytes as ``kind`` ("text", "html", "feed") or, if None, by sniffing."""
-    settings = settings or load_settings()
-    if kind is None:
-        if looks_like_feed(data):
-            kind = "feed"
-        elif looks_like_html(data):
-            kind = "html"
-        else:
-            kind = "text"
+    kind = kind or _sniff(data)
     if kind == "feed":
         return from_feed(data, url=url, settings=settings)
     if kind == "html":
@@ -133,29 +185,11 @@ def _html_input(data: bytes, name: str) -> str | bytes:
     return data
 
 
-def _kind_for_suffix(path: Path) -> str | None:
-    suffix = path.suffix.lower()
-    if suffix in HTML_SUFFIXES:
-        return "html"
-    if suffix in FEED_SUFFIXES:
-        return "feed"
-    return None  # .txt and anything else: sniff (an HTML page saved as .txt is still HTML)
-
-
 def _load_url(url: str, settings: Settings) -> list[Article]:
-    from ..fetch import fetch
-
     response = fetch(url, settings=settings)
-    ctype = response.content_type
-    kind: str | None = None
-    if ctype in ("text/html", "application/xhtml+xml"):
-        kind = "html"
-    elif ctype.endswith(("rss+xml", "atom+xml", "rdf+xml")):
-        kind = "feed"
-    elif ctype == "text/plain":
-        kind = "text"
     body = response.body
-    if kind in ("text", "html") and response.encoding:
+    kind = kind_of(response.content_type) or _sniff(body)
+    if kind != "feed" and response.encoding:  # a feed declares its encoding itself
         # a wrong charset header (LookupError, UnicodeDecodeError): let decode_bytes guess
         with contextlib.suppress(LookupError, UnicodeDecodeError):
             body = body.decode(response.encoding).encode("utf-8")
@@ -174,6 +208,16 @@ def _load_stdin(settings: Settings) -> list[Article]:
         if len(data) > settings.max_input_bytes:
             raise _too_large("stdin", settings.max_input_bytes)
     return articles_from_bytes(data, name="stdin", id="stdin", settings=settings)
+
+
+def _load_upload(upload: Upload, settings: Settings) -> list[Article]:
+    cap = settings.max_input_bytes
+    if len(upload.data) > cap:
+        raise _too_large(upload.name, cap, len(upload.data))
+    kind = upload.kind or kind_of(name=upload.name)
+    return articles_from_bytes(
+        upload.data, name=upload.name, kind=kind, id=upload.id, settings=settings
+    )
 
 
 def expand(source: str) -> list[str]:
@@ -204,25 +248,33 @@ def expand(source: str) -> list[str]:
     raise InputError(f"No such file or URL: {source}")
 
 
-def load_one(item: str, *, settings: Settings | None = None) -> list[Article]:
-    """Read, parse and check one input (a file, "-" or a URL) as returned by :func:`expand`.
+def _name(source: Source) -> str:
+    if isinstance(source, Upload):
+        return source.name
+    return "stdin" if source == "-" else source
+
+
+def load_one(source: Source, *, settings: Settings = DEFAULT_SETTINGS) -> list[Article]:
+    """Read, parse and check one input: a file, "-" or a URL (as :func:`expand` gives
+    them), or an :class:`Upload`.
 
     A feed yields one article per entry; entries that fail the checks are logged and
     skipped, unless none passes.
     """
-    settings = settings or load_settings()
-    if item == "-":
+    if isinstance(source, Upload):
+        articles = _load_upload(source, settings)
+    elif source == "-":
         articles = _load_stdin(settings)
-    elif _URL.match(item) or _OTHER_SCHEME.match(item):
-        articles = _load_url(item, settings)
+    elif _URL.match(source) or _OTHER_SCHEME.match(source):
+        articles = _load_url(source, settings)
     else:
-        path = Path(item).expanduser()
+        path = Path(source).expanduser()
         data = read_file(path, cap=settings.max_input_bytes)
         articles = articles_from_bytes(
-            data, name=str(path), kind=_kind_for_suffix(path), id=path.stem, settings=settings
+            data, name=str(path), kind=kind_of(name=path.name), id=path.stem, settings=settings
         )
     if len(articles) == 1:
-        return [check_text(articles[0], settings, name=item if item != "-" else "stdin")]
+        return [check_text(articles[0], settings, name=_name(source))]
     checked: list[Article] = []
     first_error: UnspinError | None = None
     for article in articles:
@@ -237,41 +289,51 @@ def load_one(item: str, *, settings: Settings | None = None) -> list[Article]:
     return checked
 
 
-def iter_load(
-    source: str, *, settings: Settings | None = None, on_error: ErrorHandler | None = None
-) -> Iterator[Article]:
-    """Articles from one source, lazily. Errors raise, or, with ``on_error``, are passed to
-    it as ``(input, error)`` and the remaining inputs of a directory or glob still load."""
-    settings = settings or load_settings()
-    try:
-        items = expand(source)
-    except UnspinError as err:
-        if on_error is None:
-            raise
-        on_error(source, err)
-        return
-    for item in items:
-        try:
-            articles = load_one(item, settings=settings)
-        except UnspinError as err:
-            if on_error is None:
-                raise
-            on_error(item, err)
-            continue
-        yield from articles
-
-
-def load(source: str, *, settings: Settings | None = None) -> list[Article]:
-    """All articles of one source (see :func:`iter_load`)."""
-    return list(iter_load(source, settings=settings))
-
-
-def load_many(
-    sources: Iterable[str],
+def iter_items(
+    sources: Iterable[Source],
+    settings: Settings = DEFAULT_SETTINGS,
     *,
-    settings: Settings | None = None,
-    on_error: ErrorHandler | None = None,
-) -> Iterator[Article]:
-    """Articles of several sources in order (see :func:`iter_load`)."""
+    skip: Callable[[str], bool] | None = None,
+) -> Iterator[Item]:
+    """Every input of ``sources``, read, as one :class:`Item` each, lazily and in order.
+
+    Directories and globs are expanded first, so that a source that matches nothing is
+    reported before any input is read; then each input is read, parsed and checked (see
+    :func:`load_one`). An input that fails gives an Item with its error and the run goes on;
+    bugs and Ctrl-C propagate. ``skip(source)`` returning True skips an input before it is
+    read (a resumed run that already holds it): its Item is ``skipped``.
+    """
+    refused: list[tuple[str, UnspinError]] = []
+    inputs: list[Source] = []
     for source in sources:
-        yield from iter_load(source, settings=settings, on_error=on_error)
+        if isinstance(source, Upload):
+            inputs.append(source)
+            continue
+        try:
+            inputs.extend(expand(source))
+        except UnspinError as err:
+            refused.append((source, err))
+    total = len(refused) + len(inputs)
+    for name, problem in refused:
+        yield Item(name, total, error=problem, found=False)
+    for one in inputs:
+        name = one.name if isinstance(one, Upload) else one
+        if skip is not None and skip(name):
+            yield Item(name, total, skipped=True)
+            continue
+        try:
+            articles = load_one(one, settings=settings)
+        except UnspinError as err:
+            yield Item(name, total, error=err)
+            continue
+        yield Item(name, total, articles=tuple(articles))
+
+
+def load(source: Source, *, settings: Settings = DEFAULT_SETTINGS) -> list[Article]:
+    """All articles of one source (see :func:`iter_items`); the first error is raised."""
+    articles: list[Article] = []
+    for item in iter_items([source], settings):
+        if item.error is not None:
+            raise item.error
+        articles.extend(item.articles)
+    return articles

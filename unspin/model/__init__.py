@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..document import Analysis, Article
+from .runtime import OnnxModel
 
 DEFAULT_DIR = Path(__file__).parent / "default"
 
@@ -19,25 +20,19 @@ class Model(Protocol):
 
 
 _lock = threading.Lock()
-_cache: dict[str, Model] = {}
+_loaded: dict[tuple[str, int], Model] = {}  # a model takes a second to load: once per process
 
 
-def load(directory: str | Path | None = None) -> Model:
-    """Load (once per process) the model in ``directory``, by default the shipped one."""
-    from .runtime import OnnxModel
-
-    key = str(Path(directory or DEFAULT_DIR).resolve())
+def load(model_dir: str | Path | None = None, *, threads: int = 0) -> Model | None:
+    """The model in ``model_dir`` (``Settings.model_dir``; None: the one shipped in the
+    package), or None when none is given and none is shipped. ``threads``: see
+    ``Settings.threads``. ModelError when the directory holds no working model."""
+    if model_dir is None:
+        if not (DEFAULT_DIR / "model.json").exists():
+            return None
+        model_dir = DEFAULT_DIR
+    key = (str(Path(model_dir).resolve()), threads)
     with _lock:
-        if key not in _cache:
-            _cache[key] = OnnxModel(key)
-        return _cache[key]
-
-
-def load_default() -> Model | None:
-    """The configured or shipped model, or None when no model is installed."""
-    from ..config import load_settings
-
-    directory = load_settings().model_dir
-    if directory is None and not (DEFAULT_DIR / "model.json").exists():
-        return None
-    return load(directory)
+        if key not in _loaded:
+            _loaded[key] = OnnxModel(key[0], threads=threads)
+        return _loaded[key]

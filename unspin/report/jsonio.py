@@ -1,5 +1,11 @@
 """Analyses as JSON and JSON Lines, validated against ``schema.json`` on the way in.
 
+The serialised data model is defined once, by the JSON Schemas in this folder:
+``schema.json`` (an analysis: ``Analysis.to_dict()``) and ``comparison.schema.json``
+(``Comparison.to_dict()``); the server's API documents its responses with them. Every JSON
+unspin writes goes through :func:`dumps`, and every analysis it reads through
+:func:`check_version`.
+
 Reading checks the schema version first (a file from an incompatible unspin is refused with
 a clear message rather than misread), then the schema, then what a schema cannot say: that
 every offset lies inside the text. The ``jsonschema`` package is used when installed;
@@ -18,7 +24,10 @@ from ..document import SCHEMA_VERSION, Analysis
 from ..errors import InputError
 
 __all__ = [
+    "check_version",
+    "comparison_schema",
     "dump_jsonl",
+    "dumps",
     "dumps_analysis",
     "dumps_jsonl",
     "from_data",
@@ -30,18 +39,31 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of ``Analysis.to_dict()``."""
-    data: dict[str, Any] = json.loads(
-        (files("unspin.report") / "schema.json").read_text(encoding="utf-8")
-    )
+@lru_cache(maxsize=2)
+def _schema_file(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((files("unspin.report") / name).read_text(encoding="utf-8"))
     return data
 
 
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``Analysis.to_dict()``."""
+    return _schema_file("schema.json")
+
+
+def comparison_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``Comparison.to_dict()``."""
+    return _schema_file("comparison.schema.json")
+
+
+def dumps(data: Any, *, indent: int | None = 2) -> str:
+    """JSON text as unspin writes it: UTF-8 text kept as is (not \\u-escaped); one line
+    when ``indent`` is None."""
+    return json.dumps(data, ensure_ascii=False, indent=indent)
+
+
 def dumps_analysis(analysis: Analysis, *, indent: int | None = 2) -> str:
-    """One analysis as JSON (UTF-8 text kept as is, not \\u-escaped)."""
-    return json.dumps(analysis.to_dict(), ensure_ascii=False, indent=indent)
+    """One analysis as JSON."""
+    return dumps(analysis.to_dict(), indent=indent)
 
 
 def loads_analysis(text: str | bytes) -> Analysis:
@@ -86,7 +108,8 @@ def loads_jsonl(text: str) -> list[Analysis]:
     return list(iter_jsonl(text.splitlines()))
 
 
-def _check_version(data: Any) -> None:
+def check_version(data: Any) -> None:
+    """InputError unless ``data`` is an analysis in a format version this unspin reads."""
     if not isinstance(data, dict) or "article" not in data:
         raise InputError('This JSON is not an unspin analysis (no "article").')
     version = data.get("schema_version")
@@ -122,7 +145,7 @@ def _where(path: Iterable[Any]) -> str:
 
 def validate(data: Any) -> None:
     """Raise ``InputError`` unless ``data`` is a valid analysis of this schema version."""
-    _check_version(data)
+    check_version(data)
     errors = _schema_errors(data)
     if errors:
         where, message = errors[0]
@@ -144,7 +167,7 @@ def validate(data: Any) -> None:
 
 def _schema_errors(data: Any) -> list[tuple[str, str]]:
     try:
-        import jsonschema
+        import jsonschema  # the test extra; without it, the small validator below
     except ImportError:
         return [(_where(p), m) for p, m in _mini_validate(data, schema(), schema(), [])]
     validator = jsonschema.Draft202012Validator(schema())

@@ -5,16 +5,18 @@ A file is opened on first write, so a run in which every source fails leaves not
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ..document import Analysis
+from rich.console import Console
+
+from ..document import Analysis, Article
 from ..errors import UnspinError
 from .html import render_analyses, render_analysis
+from .jsonio import dumps, dumps_analysis
 from .terminal import print_analysis
 
 
@@ -47,9 +49,17 @@ class _Output:
 
 
 class Writer:
+    """A sink for :func:`unspin.batch.analyze_sources` that holds nothing beforehand."""
+
     def __init__(self, output: _Output, min_score: float) -> None:
         self.output = output
         self.min_score = min_score
+
+    def has_input(self, source: str) -> bool:
+        return False
+
+    def has(self, article: Article) -> bool:
+        return False
 
     def add(self, analysis: Analysis) -> None:
         raise NotImplementedError
@@ -57,18 +67,22 @@ class Writer:
     def close(self) -> None:
         self.output.close()
 
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 class TextWriter(Writer):
     def __init__(self, output: _Output, min_score: float, no_color: bool) -> None:
         super().__init__(output, min_score)
         self.no_color = no_color
         self.render = print_analysis
-        self._console: Any = None
+        self._console: Console | None = None
         self.count = 0
 
-    def _get_console(self) -> Any:
-        from rich.console import Console
-
+    def _get_console(self) -> Console:
         if self._console is None:
             if self.output.path is None:
                 self._console = Console(no_color=self.no_color or None, highlight=False)
@@ -100,13 +114,13 @@ class JSONWriter(Writer):
     def close(self) -> None:
         if self.items:
             data: Any = self.items[0] if len(self.items) == 1 else self.items
-            self.output.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+            self.output.write(dumps(data) + "\n")
         super().close()
 
 
 class JSONLWriter(Writer):
     def add(self, analysis: Analysis) -> None:
-        self.output.write(json.dumps(analysis.to_dict(), ensure_ascii=False) + "\n")
+        self.output.write(dumps_analysis(analysis, indent=None) + "\n")
 
 
 class HTMLWriter(Writer):

@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from ..compare import Comparison, compare
 from ..document import Analysis
-from ..errors import UnspinError
 from ..taxonomy import taxonomy_as_dict
 from ..version import __version__
 from . import bodies, inputs
-from .engine import Engine
-from .errors import with_prefix
-from .jobs import Job, JobResult, JobStore, start_job
+from .engine import engine_of
+from .jobs import job_dict, jobs_of, start_job
 from .schemas import (
     AnalysisOut,
     AnalyzeIn,
     CompareIn,
     CompareOut,
-    ErrorDetail,
     HealthOut,
     JobCreated,
     JobIn,
     JobOut,
-    JobResultOut,
     TaxonomyOut,
     VersionOut,
     error_responses,
 )
-
-T = TypeVar("T")
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -55,96 +47,6 @@ _ANALYZE_BODY = {
         "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
     },
 }
-
-
-def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def jobs_of(request: Request) -> JobStore:
-    store: JobStore = request.app.state.jobs
-    return store
-
-
-async def first_error(coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run concurrently; on the first failure cancel the rest and raise that error."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(c) for c in coroutines]
-    except BaseExceptionGroup as errors:
-        leaves = list(_leaves(errors))
-        raise next((e for e in leaves if isinstance(e, UnspinError)), leaves[0]) from None
-    return [t.result() for t in tasks]
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
-
-
-async def labelled(work: Awaitable[T], label: str) -> T:
-    """``work``, with ``label`` ("Article 2: ") in front of a user-facing error."""
-    try:
-        return await work
-    except UnspinError as err:
-        raise with_prefix(err, label) from None
-
-
-async def analyze_all(engine: Engine, items: Sequence[inputs.Input]) -> list[Analysis]:
-    """Read, then analyse, several single-article inputs concurrently; an error names the
-    article it is about ("Article 2: ...")."""
-    articles = await first_error(
-        [
-            labelled(engine.load_one_article(item), f"Article {n}: ")
-            for n, item in enumerate(items, 1)
-        ]
-    )
-    return await first_error(
-        [
-            labelled(engine.analyze(article), f"Article {n}: ")
-            for n, article in enumerate(articles, 1)
-        ]
-    )
-
-
-def report_url(job: Job, result: JobResult) -> str | None:
-    return f"/reports/{job.id}/{result.index + 1}" if result.analysis is not None else None
-
-
-def job_dict(job: Job, *, since: int = 0, analyses: bool = True) -> dict[str, Any]:
-    results = []
-    for r in job.results[since:]:
-        results.append(
-            JobResultOut(
-                index=r.index,
-                source=r.source,
-                title=r.analysis.article.title if r.analysis else None,
-                genre=r.analysis.genre if r.analysis else None,
-                detections=len(r.analysis.spans) if r.analysis else None,
-                notes=list(r.analysis.notes) if r.analysis else [],
-                report_url=report_url(job, r),
-                analysis=(
-                    AnalysisOut.model_validate(r.analysis.to_dict())
-                    if analyses and r.analysis
-                    else None
-                ),
-                error=ErrorDetail(code=r.error_code or "error", message=r.error or "")
-                if r.error is not None
-                else None,
-            )
-        )
-    return JobOut(
-        id=job.id,
-        status=job.status,
-        done=job.done,
-        total=job.total,
-        messages=list(job.messages),
-        since=since,
-        results=results,
-    ).model_dump()
 
 
 # ---------------------------------------------------------------------------- routes
@@ -185,16 +87,12 @@ async def compare_endpoint(body: CompareIn, request: Request) -> dict[str, Any]:
     items = [bodies.source_input(s) for s in body.items]
 
     async def work() -> tuple[list[Analysis], Comparison]:
-        analyses = await analyze_all(engine, items)
+        analyses = await engine.analyze_all(items)
         comparison = await engine.run_blocking(lambda: compare(analyses, min_score=body.min_score))
         return analyses, comparison
 
-    analyses, comparison = await engine.within(work(), "The comparison")
-    return {
-        "analyses": [a.to_dict() for a in analyses],
-        "comparison": comparison.to_dict(),
-        "summary": comparison.summary,
-    }
+    _analyses, comparison = await engine.within(work(), "The comparison")
+    return comparison.to_document()
 
 
 @router.post(

@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
+import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -52,11 +53,12 @@ def create_app(
 ) -> FastAPI:
     """The unspin web app.
 
-    ``model``: "default" loads the installed model (or none) at startup; tests and demos
+    ``settings``: by default read from the environment (``UNSPIN_*``), once, here.
+    ``model``: "default" loads the model ``settings`` name (or none) at startup; tests
     pass a model object, or None to run without one. ``allowed_hosts``: the Host names
     served (None: any, for a server deliberately exposed beyond this machine).
     """
-    settings = settings or load_settings()
+    settings = settings if settings is not None else load_settings()  # the server's edge
     static_files()  # read the pages' static files once, now
     engine = Engine(settings, model)
     store = jobs if jobs is not None else JobStore()
@@ -111,10 +113,7 @@ def serve(
     settings: Settings | None = None,
     access_log: bool = False,
 ) -> None:
-    """Run the app with uvicorn until Ctrl-C."""
-    import uvicorn
-
-    settings = settings or load_settings()
+    """Run the app with uvicorn until Ctrl-C (``settings``: see :func:`create_app`)."""
     wildcard = host in ("0.0.0.0", "::", "")
     allowed = None if wildcard else (*LOCAL_HOSTS, host)
     check_port(host, port)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import click
 
-from ..config import load_settings
+from ..cli_common import settings_of
+from .app import check_port
+from .app import serve as run
 
 
 @click.command("serve")
@@ -34,11 +36,8 @@ def serve(host: str, port: int, allow_private: bool, workers: int | None, access
       unspin serve                 # then open http://127.0.0.1:8000/
       unspin serve --port 8080
     """
-    from .app import check_port
-    from .app import serve as run
-
-    settings = load_settings(
-        allow_private_urls=True if allow_private else None, server_workers=workers
+    settings = settings_of().with_options(
+        allow_private_urls=allow_private or None, server_workers=workers
     )
     if host in ("0.0.0.0", "::"):
         click.echo(

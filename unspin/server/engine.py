@@ -13,18 +13,20 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from ..analyze import NO_MODEL_NOTE
+from fastapi import Request
+
+from ..analyze import analyze_with, installed_model
 from ..config import Settings
 from ..document import Analysis, Article
 from ..errors import InputError, ModelError, UnspinError
 from ..ingest import check_text, from_text
 from ..model import Model
 from . import inputs
-from .errors import ServerTimeoutError
+from .errors import ServerTimeoutError, with_prefix
 
 log = logging.getLogger("unspin.server")
 
@@ -63,9 +65,7 @@ class Engine:
 
     def _resolve_model(self) -> Model | None:
         if self._source == "default":
-            from ..model import load_default
-
-            return load_default()
+            return installed_model(self.settings)
         return self._source
 
     def _warm(self) -> None:
@@ -160,11 +160,7 @@ class Engine:
     def _analyze_sync(self, article: Article) -> Analysis:
         if self.model_error is not None:
             raise ModelError(str(self.model_error))
-        if self.model is None:
-            return Analysis(article=article, notes=[NO_MODEL_NOTE])
-        from ..analyze import analyze
-
-        return analyze(article, model=self.model)
+        return analyze_with(self.model, article)
 
     async def analyze(self, article: Article) -> Analysis:
         """Analyse in the model pool, one slot per running analysis.
@@ -210,3 +206,44 @@ class Engine:
     async def run_blocking(self, fn: Callable[..., T], *args: object) -> T:
         """Light CPU work (building a comparison) off the event loop, in the I/O pool."""
         return await self._in_pool(self._io, fn, *args)
+
+    async def analyze_all(self, items: Sequence[inputs.Input]) -> list[Analysis]:
+        """Read, then analyse, several single-article inputs concurrently; an error names
+        the article it is about ("Article 2: ...")."""
+        articles = await first_error(
+            [_labelled(self.load_one_article(item), n) for n, item in enumerate(items, 1)]
+        )
+        return await first_error(
+            [_labelled(self.analyze(article), n) for n, article in enumerate(articles, 1)]
+        )
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def first_error(coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; on the first failure cancel the rest and raise that error."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coroutines]
+    except BaseExceptionGroup as errors:
+        leaves = list(_leaves(errors))
+        raise next((e for e in leaves if isinstance(e, UnspinError)), leaves[0]) from None
+    return [t.result() for t in tasks]
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+async def _labelled(work: Awaitable[T], number: int) -> T:
+    """``work``, with "Article <number>: " in front of a user-facing error."""
+    try:
+        return await work
+    except UnspinError as err:
+        raise with_prefix(err, f"Article {number}: ") from None

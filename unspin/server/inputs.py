@@ -1,9 +1,10 @@
 """What a request brings (pasted text, an uploaded file, a URL) -> checked Articles.
 
-Blocking code, run in a worker thread. Nothing here opens a server file: uploads are the
-request's bytes, and a URL is only ever given to :mod:`unspin.fetch` (through
-:func:`unspin.ingest.load_one`, after checking that it *is* an http(s) URL, since
-``load_one`` would read a plain path from disk).
+Blocking code, run in a worker thread. Every input is read through :mod:`unspin.ingest`,
+as the command line reads its own: texts and uploads as :class:`~unspin.ingest.Upload`
+(the request's bytes: nothing here opens a server file), a URL only after checking that it
+*is* an http(s) URL (``ingest`` would read a plain path from disk), and so only ever through
+:mod:`unspin.fetch`.
 """
 
 from __future__ import annotations
@@ -14,25 +15,16 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from ..config import Settings
 from ..document import Article
-from ..errors import BlockedURLError, InputError, TooLargeError, UnspinError
-from ..ingest import SUPPORTED_SUFFIXES, articles_from_bytes, check_text, load_one
+from ..errors import BlockedURLError, InputError
+from ..ingest import SUPPORTED_SUFFIXES, Source, Upload, kind_of
+from ..ingest import load as load_source
+from ..ingest.sources import FEED_TYPES, HTML_TYPES, TEXT_TYPES
 from .errors import UnsupportedMediaError
 
 MAX_URL_CHARS = 2048
 _HTTP_URL = re.compile(r"^https?://", re.I)
 _HAS_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
-# Media types of readable uploads; browsers send octet-stream (or nothing) for unknown types.
-TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-FEED_TYPES = frozenset(
-    {
-        "application/rss+xml",
-        "application/atom+xml",
-        "application/rdf+xml",
-        "application/xml",
-        "text/xml",
-    }
-)
+# Browsers send octet-stream (or nothing) for types they do not know.
 _GENERIC_TYPES = frozenset({"", "application/octet-stream"})
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES | {".md"}
 
@@ -90,65 +82,20 @@ def media_type(header: str | None) -> str:
 
 
 def upload_kind(filename: str, content_type: str) -> str | None:
-    """The kind to parse an upload as ("text", "html", "feed"; None: sniff it), or
+    """The kind to parse an upload as (see :func:`unspin.ingest.kind_of`), or
     UnsupportedMediaError for files unspin does not read (images, PDFs...)."""
     ctype = media_type(content_type)
     suffix = PurePosixPath(filename).suffix.lower()
-    if ctype in HTML_TYPES:
-        return "html"
-    if ctype in FEED_TYPES:
-        return "feed"
-    if ctype in TEXT_TYPES:
-        return None  # sniff: an HTML page saved as .txt is still HTML
-    if ctype in _GENERIC_TYPES and (not suffix or suffix in UPLOAD_SUFFIXES):
-        return None
-    what = ctype if ctype not in _GENERIC_TYPES else f"a {suffix} file"
-    raise UnsupportedMediaError(
-        f"{filename} is {what}: unspin reads plain text (.txt), web pages (.html) and "
-        "RSS/Atom feeds; copy the article text into a .txt file or paste it."
+    readable = ctype in TEXT_TYPES | HTML_TYPES | FEED_TYPES or (
+        ctype in _GENERIC_TYPES and (not suffix or suffix in UPLOAD_SUFFIXES)
     )
-
-
-def _checked(articles: list[Article], settings: Settings, name: str) -> list[Article]:
-    """check_text on each; from a feed, entries that fail are dropped unless all fail."""
-    if len(articles) == 1:
-        return [check_text(articles[0], settings, name=name)]
-    checked: list[Article] = []
-    first_error: UnspinError | None = None
-    for article in articles:
-        try:
-            checked.append(check_text(article, settings, name=article.url or article.id or name))
-        except UnspinError as err:
-            first_error = first_error or err
-    if not checked:
-        raise first_error or InputError(f"{name} has no article to analyse.")
-    return checked
-
-
-def load_text(item: TextInput, settings: Settings) -> list[Article]:
-    # JSON may carry lone surrogates, which are not text: make them "?" (offsets unchanged).
-    data = item.text.encode("utf-8", "replace")
-    if len(item.text) > settings.max_text_chars:
-        raise TooLargeError(
-            f"{item.name} is too long ({len(item.text):,} characters; the limit is "
-            f"{settings.max_text_chars:,}): analyse a shorter part of it."
+    if not readable:
+        what = ctype if ctype not in _GENERIC_TYPES else f"a {suffix} file"
+        raise UnsupportedMediaError(
+            f"{filename} is {what}: unspin reads plain text (.txt), web pages (.html) and "
+            "RSS/Atom feeds; copy the article text into a .txt file or paste it."
         )
-    articles = articles_from_bytes(data, name=item.name, kind="text", settings=settings)
-    return _checked(articles, settings, item.name)
-
-
-def load_file(item: FileInput, settings: Settings) -> list[Article]:
-    kind = upload_kind(item.filename, item.content_type)
-    if len(item.data) > settings.max_input_bytes:
-        raise TooLargeError(
-            f"{item.filename} is too large ({len(item.data) / 1e6:.1f} MB; the limit is "
-            f"{settings.max_input_bytes / 1e6:.1f} MB): split it into smaller files."
-        )
-    stem = PurePosixPath(item.filename).stem
-    articles = articles_from_bytes(
-        item.data, name=item.filename, kind=kind, id=stem, settings=settings
-    )
-    return _checked(articles, settings, item.filename)
+    return kind_of(ctype, filename)
 
 
 def check_url(url: str) -> str:
@@ -167,16 +114,20 @@ def check_url(url: str) -> str:
     raise InputError(f"{url[:200]} is not a web address: it must start with http:// or https://.")
 
 
-def load_url(item: URLInput, settings: Settings) -> list[Article]:
-    return load_one(check_url(item.url), settings=settings)
+def source_of(item: TextInput | URLInput | FileInput) -> Source:
+    """The input as :mod:`unspin.ingest` reads it."""
+    if isinstance(item, URLInput):
+        return check_url(item.url)
+    if isinstance(item, FileInput):
+        kind = upload_kind(item.filename, item.content_type)
+        stem = PurePosixPath(item.filename).stem
+        return Upload(item.data, item.filename, kind=kind, id=stem)
+    # JSON may carry lone surrogates, which are not text: make them "?" (offsets unchanged).
+    return Upload(item.text.encode("utf-8", "replace"), item.name, kind="text")
 
 
 def load(item: Input, settings: Settings) -> list[Article]:
     """Articles from one input, checked (not empty, not too long, English)."""
-    if isinstance(item, URLInput):
-        return load_url(item, settings)
-    if isinstance(item, FileInput):
-        return load_file(item, settings)
     if isinstance(item, LoadedInput):
         return list(item.articles)
-    return load_text(item, settings)
+    return load_source(source_of(item), settings=settings)

@@ -14,13 +14,16 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from fastapi import Request
 
 from ..document import Analysis
 from ..errors import TooLargeError, UnspinError
 from . import inputs
 from .engine import Engine
 from .errors import NotFoundError, TooManyJobsError, error_code
+from .schemas import AnalysisOut, ErrorDetail, JobOut, JobResultOut
 
 log = logging.getLogger("unspin.server")
 
@@ -233,3 +236,43 @@ async def run_job(engine: Engine, store: JobStore, job: Job, items: list[inputs.
 def start_job(engine: Engine, store: JobStore, job: Job, items: list[inputs.Input]) -> None:
     """Run ``job`` in the background (the job keeps a reference to its task)."""
     job.task = asyncio.get_running_loop().create_task(run_job(engine, store, job, items))
+
+
+def jobs_of(request: Request) -> JobStore:
+    store: JobStore = request.app.state.jobs
+    return store
+
+
+def report_url(job: Job, result: JobResult) -> str | None:
+    return f"/reports/{job.id}/{result.index + 1}" if result.analysis is not None else None
+
+
+def job_dict(job: Job, *, since: int = 0, analyses: bool = True) -> dict[str, Any]:
+    """The job as ``GET /api/jobs/{id}`` answers it (and its progress page shows it)."""
+    results = []
+    for r in job.results[since:]:
+        a = r.analysis
+        results.append(
+            JobResultOut(
+                index=r.index,
+                source=r.source,
+                title=a.article.title if a else None,
+                genre=a.genre if a else None,
+                detections=len(a.spans) if a else None,
+                notes=list(a.notes) if a else [],
+                report_url=report_url(job, r),
+                analysis=AnalysisOut(a.to_dict()) if analyses and a else None,
+                error=ErrorDetail(code=r.error_code or "error", message=r.error or "")
+                if r.error is not None
+                else None,
+            )
+        )
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        done=job.done,
+        total=job.total,
+        messages=list(job.messages),
+        since=since,
+        results=results,
+    ).model_dump()

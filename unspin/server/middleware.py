@@ -14,6 +14,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .handlers import scope_error_response
+
 log = logging.getLogger("unspin.server")
 
 CSP_DIRECTIVES = (
@@ -65,8 +67,6 @@ class BodyTooLargeError(StarletteHTTPException):
 async def _send_error(
     scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
 ) -> None:
-    from .handlers import scope_error_response  # late: handlers render pages
-
     response = scope_error_response(scope, status, code, message, {"connection": "close"})
     await response(scope, receive, send)
 

@@ -19,9 +19,9 @@ from ..compare import compare
 from ..document import Analysis, Article
 from ..errors import UnspinError
 from . import bodies, inputs
-from .api import analyze_all, engine_of, job_dict, jobs_of
+from .engine import engine_of
 from .errors import NotFoundError
-from .jobs import MAX_JOB_ARTICLES, start_job
+from .jobs import MAX_JOB_ARTICLES, job_dict, jobs_of, start_job
 from .render import comparison_page, report_page
 from .templating import render, static_files
 
@@ -210,7 +210,7 @@ async def compare_form(request: Request) -> Response:
             )
 
         async def work() -> list[Any]:
-            analyses = await analyze_all(engine, items)
+            analyses = await engine.analyze_all(items)
             await engine.run_blocking(compare, analyses)  # fails now rather than on the page
             return analyses
 

@@ -2,24 +2,21 @@
 
 The report inlines its one script and allows it in its own ``<meta>`` CSP by hash. A page
 must satisfy both that policy and the server's header policy, so the header here adds
-exactly those script hashes (or a per-request nonce, if the renderer takes one): never
-``'unsafe-inline'``. The only change to the document is a small navigation bar, links only.
+exactly those script hashes: never ``'unsafe-inline'``. The only change to the document is
+a small navigation bar, links only.
 """
 
 from __future__ import annotations
 
 import html
-import inspect
 import re
-import secrets
-from collections.abc import Callable
-from typing import Any
 
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from ..compare import Comparison
 from ..document import Analysis
+from ..report.html import render_analysis, render_comparison
 from .middleware import content_security_policy
 
 _META_CSP = re.compile(
@@ -71,22 +68,8 @@ def _with_nav(document: str, links: list[tuple[str, str]]) -> str:
     return document
 
 
-def _call_renderer(fn: Callable[..., str], subject: Any, nonce: str, **kwargs: Any) -> str:
-    if "nonce" in inspect.signature(fn).parameters:
-        kwargs["nonce"] = nonce
-    return fn(subject, **kwargs)
-
-
-def _page(
-    document: str,
-    nonce: str | None,
-    links: list[tuple[str, str]],
-    download: str | None,
-) -> HTMLResponse:
-    sources = script_hashes(document)
-    if nonce is not None and f'nonce="{nonce}"' in document:
-        sources.append(f"'nonce-{nonce}'")
-    headers = {"content-security-policy": content_security_policy(sources)}
+def _page(document: str, links: list[tuple[str, str]], download: str | None) -> HTMLResponse:
+    headers = {"content-security-policy": content_security_policy(script_hashes(document))}
     if download:
         headers["content-disposition"] = f'attachment; filename="{download}"'
     else:
@@ -102,11 +85,7 @@ def report_page(
     download: str | None = None,
 ) -> HTMLResponse:
     """The HTML report of one analysis as a response; ``download``: as that file name."""
-    from ..report import render_analysis
-
-    nonce = secrets.token_urlsafe(18)
-    document = _call_renderer(render_analysis, analysis, nonce, min_score=min_score)
-    return _page(document, nonce, links, download)
+    return _page(render_analysis(analysis, min_score=min_score), links, download)
 
 
 def comparison_page(
@@ -116,8 +95,4 @@ def comparison_page(
     links: list[tuple[str, str]],
     download: str | None = None,
 ) -> HTMLResponse:
-    from ..report import render_comparison
-
-    nonce = secrets.token_urlsafe(18)
-    document = _call_renderer(render_comparison, comparison, nonce, min_score=min_score)
-    return _page(document, nonce, links, download)
+    return _page(render_comparison(comparison, min_score=min_score), links, download)

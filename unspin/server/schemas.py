@@ -1,16 +1,22 @@
 """Pydantic models of the JSON API: they validate requests and document every response in
 the OpenAPI document (``/openapi.json``), so clients and schemathesis know what to expect.
 
-The analysis models mirror :meth:`unspin.document.Analysis.to_dict` field by field.
+Analyses and comparisons are not described again here: their models take their JSON Schema
+from the files that define the format (``unspin/report/*.json``, see
+:mod:`unspin.report.jsonio`), so the API documents exactly what ``unspin analyze`` writes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import copy
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, RootModel, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from ..document import SCHEMA_VERSION
+from ..report.jsonio import comparison_schema, schema
 
 # ---------------------------------------------------------------------------- requests
 
@@ -68,98 +74,41 @@ class JobIn(_Strict):
 # ---------------------------------------------------------------------------- analysis
 
 
-class ParagraphOut(BaseModel):
-    index: int
-    start: int
-    end: int
-    line: int | None = None
+def _inlined(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every ``{"$ref": "#/$defs/x"}`` replaced by a copy of ``x`` (the
+    schemas are not recursive), so that it stands alone inside the OpenAPI document."""
+    if isinstance(node, list):
+        return [_inlined(v, defs) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = _inlined(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return {k: _inlined(v, defs) for k, v in node.items() if k not in ("$defs", "$schema", "$id")}
 
 
-class ArticleOut(BaseModel):
-    model_config = ConfigDict(extra="allow")  # fields a newer Article adds pass through
+class _Document(RootModel[dict[str, Any]]):
+    """A JSON object whose schema is one of the format's schema files."""
 
-    text: str
-    id: str
-    title: str | None
-    url: str | None
-    outlet: str | None
-    author: str | None
-    published: str | None
-    language: str | None
-    source_kind: str
-    paragraphs: list[ParagraphOut]
+    source: ClassVar[dict[str, Any]]
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, _core: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return _inlined(copy.deepcopy(cls.source), cls.source.get("$defs", {}))
 
 
-class SpanOut(BaseModel):
-    technique: str
-    start: int = Field(..., description="Offset (code points) into article.text.")
-    end: int
-    score: float
-
-
-class ParagraphLabelsOut(BaseModel):
-    index: int
-    techniques: dict[str, float]
-
-
-class AnalysisOut(BaseModel):
+class AnalysisOut(_Document):
     """``Analysis.to_dict()``: the article, technique spans, paragraph labels, genre, frames."""
 
-    model_config = ConfigDict(extra="allow")  # fields a newer Analysis adds pass through
-
-    schema_version: str = SCHEMA_VERSION
-    article: ArticleOut
-    spans: list[SpanOut]
-    paragraphs: list[ParagraphLabelsOut]
-    genre: str | None
-    genre_scores: dict[str, float]
-    frames: list[str]
-    frame_scores: dict[str, float]
-    model_id: str | None
-    model_version: str | None
-    notes: list[str] = Field(..., description="E.g. that no model is installed.")
+    source = schema()
 
 
-# ---------------------------------------------------------------------------- comparison
+class ComparisonOut(_Document):
+    """``Comparison.to_dict()``: each article's profile, the techniques that differ."""
 
-
-class ProfileOut(BaseModel):
-    """One article's persuasion profile; rates are per 1,000 words."""
-
-    tag: str
-    name: str
-    words: int
-    paragraphs: int
-    paragraphs_with_technique: int
-    span_count: int
-    total_per_1000: float
-    paragraph_share: float
-    counts: dict[str, int]
-    per_1000: dict[str, float]
-    category_counts: dict[str, int]
-    category_per_1000: dict[str, float]
-    density: list[float]
-    measured: bool
-
-
-class TechniqueRowOut(BaseModel):
-    technique: str
-    rates: list[float]
-    counts: list[int]
-
-
-class ContrastOut(BaseModel):
-    technique: str
-    leader: int = Field(..., description="Index of the article that stands out.")
-    rates: list[float]
-
-
-class ComparisonOut(BaseModel):
-    min_score: float
-    measured: bool
-    profiles: list[ProfileOut]
-    rows: list[TechniqueRowOut]
-    contrasts: list[ContrastOut]
+    source = comparison_schema()
 
 
 class CompareOut(BaseModel):
