@@ -30,7 +30,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from .config import Settings, load_settings
+from .config import DEFAULT_SETTINGS, Settings
 from .errors import BlockedURLError, FetchError, TooLargeError
 
 ALLOWED_CONTENT_TYPES = frozenset(
@@ -470,11 +470,10 @@ def _fetch_hops(url: str, settings: Settings, deadline: _Deadline) -> FetchedRes
     )
 
 
-def fetch(url: str, *, settings: Settings | None = None) -> FetchedResponse:
+def fetch(url: str, *, settings: Settings = DEFAULT_SETTINGS) -> FetchedResponse:
     """GET ``url`` safely, within ``settings.fetch_timeout`` seconds all told.
 
     Raises BlockedURLError, FetchError or TooLargeError, and nothing else."""
-    settings = settings or load_settings()
     deadline = _Deadline(settings.fetch_timeout)
     try:
         return _fetch_hops(url, settings, deadline)
