@@ -23,6 +23,7 @@ from .batch import ResultsFile, analyze_sources
 from .cli_common import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
+    allow_private_option,
     bug_message,
     error,
     handle_errors,
@@ -166,10 +167,7 @@ def _format_for(output: str | None) -> str:
     help="Hide detections scored below this (0-1) [default: UNSPIN_MIN_SCORE or 0].",
 )  # fmt: skip
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
-@click.option(
-    "--allow-private", is_flag=True,
-    help="Allow URLs on private, local or reserved networks (off by default: SSRF guard).",
-)  # fmt: skip
+@allow_private_option()
 @click.option(
     "--restart", is_flag=True,
     help="jsonl to a file: empty it and start over, instead of skipping what it already holds.",
@@ -239,8 +237,7 @@ def analyze_command(
 @click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
               help="Count only detections scored at least this (0-1).")
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
-@click.option("--allow-private", is_flag=True,
-              help="Allow URLs on private, local or reserved networks (off by default: SSRF guard).")
+@allow_private_option()
 @handle_errors
 def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | None,
                     min_score: float | None, no_color: bool, allow_private: bool) -> None:

@@ -40,6 +40,13 @@ def settings_of(ctx: click.Context | None = None) -> Settings:
     return found if found is not None else load_settings()
 
 
+def allow_private_option(
+    help: str = "Allow URLs on private, local or reserved networks (off by default: SSRF guard).",
+) -> Callable[[F], F]:
+    """``--allow-private``: lets the one fetcher reach private networks (the SSRF guard off)."""
+    return click.option("--allow-private", is_flag=True, help=help)
+
+
 def bug_message(exc: BaseException) -> str:
     return (
         f"unexpected {type(exc).__name__}: {exc}. This is a bug in unspin; please report it "

@@ -1,4 +1,5 @@
-"""The one Jinja2 environment every HTML/SVG template is rendered with.
+"""The Jinja2 environments every HTML/SVG template is rendered with: the reports' (here)
+and the server's pages' (:mod:`unspin.server.templating`), both made by :func:`templates`.
 
 Autoescaping is on for every template and for strings, so article text, titles and labels
 can only ever reach the page as text: nothing renders markup except through this.
@@ -14,16 +15,20 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from . import labels
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("unspin.report", "templates"),
+def templates(package: str) -> Environment:
+    """An environment for the ``templates`` folder of ``package``, autoescaping always on."""
+    return Environment(
+        loader=PackageLoader(package, "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=False,
     )
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = templates("unspin.report")
     env.filters.update(
         rate=labels.fmt_rate,
         pct=labels.fmt_pct,

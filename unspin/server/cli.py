@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli_common import settings_of
+from ..cli_common import allow_private_option, settings_of
 from .app import check_port
 from .app import serve as run
 
@@ -17,11 +17,10 @@ from .app import serve as run
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
 )
-@click.option(
-    "--allow-private", is_flag=True,
-    help="Let the server fetch URLs on private, local or reserved networks (off by default: "
-    "SSRF guard). Only for a server nobody else can reach.",
-)  # fmt: skip
+@allow_private_option(
+    "Let the server fetch URLs on private, local or reserved networks (off by default: "
+    "SSRF guard). Only for a server nobody else can reach."
+)
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=None,
     help="Analyses run at once [default: UNSPIN_SERVER_WORKERS or 2].",

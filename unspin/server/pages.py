@@ -12,17 +12,19 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..analyze import NO_MODEL_NOTE
 from ..compare import compare
 from ..document import Analysis, Article
 from ..errors import UnspinError
+from ..report.html import render_analysis, render_comparison
 from . import bodies, inputs
-from .engine import engine_of
+from .engine import Engine, engine_of
 from .errors import NotFoundError
-from .jobs import MAX_JOB_ARTICLES, job_dict, jobs_of, start_job
-from .render import comparison_page, report_page
+from .jobs import MAX_JOB_ARTICLES, JobStore, job_dict, jobs_of, start_job
+from .render import page
 from .templating import render, static_files
 
 router = APIRouter(include_in_schema=False)
@@ -74,11 +76,17 @@ async def home(request: Request) -> HTMLResponse:
     return _home(request)
 
 
+async def _posted(request: Request, max_files: int = 1) -> tuple[Engine, JobStore, FormData]:
+    """The app's engine and job store, and the form the browser posted."""
+    engine = engine_of(request)
+    form = await bodies.read_form(request, engine.settings, max_files=max_files)
+    return engine, jobs_of(request), form
+
+
 @router.post("/analyze")
 async def analyze_form(request: Request) -> Response:
-    engine, store = engine_of(request), jobs_of(request)
+    engine, store, form = await _posted(request)
     settings = engine.settings
-    form = await bodies.read_form(request, settings)
     text = form.get("text")
     url = form.get("url")
     kept = {
@@ -146,11 +154,9 @@ async def report(job_id: str, number: int, request: Request, download: bool = Fa
     if job.kind == "batch" and len(job.results) > 1:
         links.insert(0, (f"/jobs/{job.id}", "\u2190 All results of this job"))
     links.append(("?download=1", "Download this report"))
-    return report_page(
-        result.analysis,
-        min_score=engine_of(request).settings.min_score,
-        links=links,
-        download=_slug(result.analysis.article.title) if download else None,
+    document = render_analysis(result.analysis, min_score=engine_of(request).settings.min_score)
+    return page(
+        document, links=links, download=_slug(result.analysis.article.title) if download else None
     )
 
 
@@ -180,9 +186,8 @@ async def compare_page(request: Request) -> HTMLResponse:
 
 @router.post("/compare")
 async def compare_form(request: Request) -> Response:
-    engine, store = engine_of(request), jobs_of(request)
+    engine, store, form = await _posted(request, max_files=COMPARE_SLOTS)
     settings = engine.settings
-    form = await bodies.read_form(request, settings, max_files=COMPARE_SLOTS)
     slots = []
     for i in range(COMPARE_SLOTS):
         text, url = form.get(f"text_{i}"), form.get(f"url_{i}")
@@ -231,12 +236,8 @@ async def comparison(job_id: str, request: Request, download: bool = False) -> R
     result = await engine.run_blocking(lambda: compare(job.analyses, min_score=min_score))
     links = [("/compare", "\u2190 Compare other articles"), ("/", "Analyse one article")]
     links.append(("?download=1", "Download this comparison"))
-    return comparison_page(
-        result,
-        min_score=min_score,
-        links=links,
-        download="unspin-comparison.html" if download else None,
-    )
+    document = render_comparison(result, min_score=min_score)
+    return page(document, links=links, download="unspin-comparison.html" if download else None)
 
 
 # ---------------------------------------------------------------------------- static

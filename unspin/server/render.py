@@ -14,9 +14,6 @@ import re
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-from ..compare import Comparison
-from ..document import Analysis
-from ..report.html import render_analysis, render_comparison
 from .middleware import content_security_policy
 
 _META_CSP = re.compile(
@@ -68,31 +65,12 @@ def _with_nav(document: str, links: list[tuple[str, str]]) -> str:
     return document
 
 
-def _page(document: str, links: list[tuple[str, str]], download: str | None) -> HTMLResponse:
+def page(document: str, *, links: list[tuple[str, str]], download: str | None = None) -> HTMLResponse:
+    """A report (:mod:`unspin.report.html`) as a response: with a navigation bar of
+    ``links``, or, with ``download``, as an attachment of that file name."""
     headers = {"content-security-policy": content_security_policy(script_hashes(document))}
     if download:
         headers["content-disposition"] = f'attachment; filename="{download}"'
     else:
         document = _with_nav(document, links)
     return HTMLResponse(document, headers=headers)
-
-
-def report_page(
-    analysis: Analysis,
-    *,
-    min_score: float,
-    links: list[tuple[str, str]],
-    download: str | None = None,
-) -> HTMLResponse:
-    """The HTML report of one analysis as a response; ``download``: as that file name."""
-    return _page(render_analysis(analysis, min_score=min_score), links, download)
-
-
-def comparison_page(
-    comparison: Comparison,
-    *,
-    min_score: float,
-    links: list[tuple[str, str]],
-    download: str | None = None,
-) -> HTMLResponse:
-    return _page(render_comparison(comparison, min_score=min_score), links, download)

@@ -1,7 +1,7 @@
 """The server's own pages (home, compare, progress, errors) and static files.
 
-Templates are Jinja2 with autoescaping always on, so user text reaches a page only as
-text. Static files are read once, from the package, into memory: a request names a file
+Templates are Jinja2 with autoescaping always on (:func:`unspin.report.env.templates`), so
+user text reaches a page only as text. Static files are read once, from the package, into memory: a request names a file
 from a fixed list and never a path, so no request can make the server read another file.
 """
 
@@ -13,8 +13,9 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
+from ..report.env import templates
 from ..version import __version__
 
 STATIC_TYPES = {
@@ -59,13 +60,7 @@ def static_url(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("unspin.server", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = templates("unspin.server")
     env.globals.update(version=__version__, static_url=static_url)
     return env
 
