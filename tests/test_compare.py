@@ -12,6 +12,7 @@ import unspin
 from unspin.compare import compare
 from unspin.document import Analysis
 from unspin.errors import InputError
+from unspin.report.jsonio import comparison_schema
 from unspin.report.labels import fmt_rate
 
 
@@ -144,3 +145,16 @@ def test_texts_and_articles_are_analysed() -> None:
 def test_exported_from_the_package() -> None:
     assert unspin.compare is compare
     assert "compare" in unspin.__all__ and "Comparison" in unspin.__all__
+
+
+@pytest.mark.parametrize("min_score", [0.0, 0.9])
+def test_to_dict_follows_the_comparison_schema(min_score: float) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = comparison_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for items in ([oped(), report_article()], [oped(), no_model(), report_article()]):
+        jsonschema.validate(compare(items, min_score=min_score).to_dict(), schema)
+    data = compare([oped(), report_article()]).to_dict()
+    data["profiles"][0]["words"] = -1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
