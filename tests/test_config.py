@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -73,3 +74,15 @@ def test_the_command_line_says_which_variable_is_wrong(
         main(["version"])
     assert exc.value.code == 2
     assert capsys.readouterr().err == "unspin: error: UNSPIN_THREADS='many' is not a whole number.\n"
+
+
+def test_the_server_serves_the_model_its_settings_name(tmp_path: Path) -> None:
+    """Settings travel: create_app(Settings(model_dir=X)) loads X, not the shipped model."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from unspin.server import create_app
+
+    with TestClient(create_app(Settings(model_dir=str(tmp_path)))) as client:
+        health = client.get("/api/health").json()
+    assert health["status"] == "degraded" and health["model_loaded"] is False
