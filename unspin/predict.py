@@ -19,6 +19,7 @@ from .document import Analysis
 from .errors import InputError, ModelError
 from .ingest import from_semeval
 from .model import Model
+from .report.jsonio import dumps
 
 TASKS = ("st1", "st2", "st3", "spans")
 ARTICLE_RE = re.compile(r"^article(\d+)\.txt$")
@@ -104,7 +105,7 @@ def predict_dir(
                 article = from_semeval(read_exact(path), id=aid)
                 pred = Prediction.from_analysis(analyze_with(model, article))
                 if out:
-                    out.write(json.dumps(pred.__dict__) + "\n")
+                    out.write(dumps(pred.__dict__, indent=None) + "\n")
                     out.flush()
             if progress:
                 progress(i + 1, len(files))
