@@ -6,11 +6,13 @@ These are the public API's edge: given no settings, they read them from the envi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 from .config import Settings, load_settings
 from .document import Analysis, Article
-from .ingest import Source, from_text
+from .errors import InputError
+from .ingest import Source, Upload, check_text, from_text
 from .ingest import load as load_source
 from .model import Model
 from .model import load as load_model
@@ -35,25 +37,47 @@ def analyze_with(model: Model | None, article: Article) -> Analysis:
     return model.analyze(article)
 
 
+def checked(item: object, settings: Settings) -> Article:
+    """A text or Article from a caller of the API, checked like every input unspin reads
+    (:func:`unspin.ingest.check_text`): only UnspinErrors get past this, never bad input."""
+    if isinstance(item, str):
+        if len(item) > settings.max_text_chars:  # refused before it is split into paragraphs
+            check_text(Article(text=item), settings)
+        item = from_text(item)
+    elif not isinstance(item, Article):
+        raise InputError(
+            f"unspin analyses a text (str) or an unspin.Article, not {type(item).__name__}."
+        )
+    return check_text(item, settings)
+
+
 def analyze(
     article: Article | str, *, model: Model | None = None, settings: Settings | None = None
 ) -> Analysis:
     """Analyse one article (or a plain text, split into paragraphs on blank lines) with
     ``model``, by default the installed one."""
-    if isinstance(article, str):
-        article = from_text(article)
-    return analyze_with(model or installed_model(settings), article)
+    settings = settings if settings is not None else load_settings()
+    return analyze_with(model or installed_model(settings), checked(article, settings))
 
 
 def analyze_many(
     articles: Iterable[Article], *, model: Model | None = None, settings: Settings | None = None
 ) -> Iterator[Analysis]:
     """Analyse articles one by one, lazily, so a caller can show progress and stop early."""
+    if isinstance(articles, str | bytes | Article):
+        raise InputError("analyze_many takes several articles (a list of them); use analyze for one.")
+    settings = settings if settings is not None else load_settings()
     model = model or installed_model(settings)
     for article in articles:
-        yield analyze_with(model, article)
+        yield analyze_with(model, checked(article, settings))
 
 
 def load(source: Source, *, settings: Settings | None = None) -> list[Article]:
     """Articles from any source the CLI takes: a file, folder, glob, URL, feed or "-"."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str | Upload):
+        raise InputError(
+            f"unspin.load takes a path, URL or \"-\" (a str), not {type(source).__name__}."
+        )
     return load_source(source, settings=settings if settings is not None else load_settings())

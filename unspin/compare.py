@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .analyze import analyze_with, installed_model
-from .config import Settings
+from .analyze import analyze_with, checked, installed_model
+from .config import Settings, load_settings
 from .document import Analysis, Article
 from .errors import InputError
-from .ingest import from_text
 from .model import Model
 from .profile import Evidence, Profile
 from .report import labels
@@ -175,14 +174,15 @@ def compare(
     least ``threshold`` times per 1,000 words and ``min_count`` times (one phrase is no
     pattern), and every other article at most ``1/ratio`` as often.
     """
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise InputError("compare takes a list of articles (texts, Articles or Analyses).")
     if len(items) < 2:
         raise InputError("Comparing needs at least two articles.")
+    settings = settings if settings is not None else load_settings()
     if model is None and not all(isinstance(item, Analysis) for item in items):
         model = installed_model(settings)
     analyses = tuple(
-        item
-        if isinstance(item, Analysis)
-        else analyze_with(model, from_text(item) if isinstance(item, str) else item)
+        item if isinstance(item, Analysis) else analyze_with(model, checked(item, settings))
         for item in items
     )
     profiles = tuple(Profile.from_analysis(a, min_score=min_score) for a in analyses)

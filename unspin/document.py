@@ -36,6 +36,7 @@ class Article:
     published: str | None = None  # ISO 8601 date as found in the source
     language: str | None = None
     source_kind: str = "text"  # text | semeval | html | url | feed
+    file: str | None = None  # the name (no folder) of the local file it was read from
     paragraphs: list[Paragraph] = field(default_factory=list)
 
     def paragraph_text(self, paragraph: Paragraph) -> str:

@@ -273,6 +273,8 @@ def load_one(source: Source, *, settings: Settings = DEFAULT_SETTINGS) -> list[A
         articles = articles_from_bytes(
             data, name=str(path), kind=kind_of(name=path.name), id=path.stem, settings=settings
         )
+        for article in articles:
+            article.file = path.name  # reports name the file, not "Source unknown"
     if len(articles) == 1:
         return [check_text(articles[0], settings, name=_name(source))]
     checked: list[Article] = []

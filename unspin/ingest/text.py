@@ -18,6 +18,10 @@ _BREAK_CHARS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _MAX_TITLE_CHARS = 200  # SemEval titles are at most ~165 characters
 _MAX_SEMEVAL_TITLE_CHARS = 300
 _ARTICLE_ID = re.compile(r"article(\d+)")
+_BYLINE = re.compile(r"\s*by[:\s]\s*(.+?)\s*", re.I)
+_BYLINE_TAIL = re.compile(r"\s*[,|\u2022\u00b7\u2013\u2014]\s*|\s+-\s+")  # "By Jo Roe, Reuters"
+_NAME_PARTICLES = frozenset("and & de del della der den di du da la le van von al bin ibn y".split())
+_NOT_NAMES = frozenset("the a an this that these those any all our their its his her my your no".split())
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -67,8 +71,40 @@ def split_paragraphs(text: str) -> list[Paragraph]:
     return [Paragraph(index=i, start=g[0][0], end=g[-1][1]) for i, g in enumerate(groups)]
 
 
+def byline_author(line: str) -> str | None:
+    """The name in a byline ("by Stephen Lendman", "By Jo Roe and Al Poe, Reuters"), or
+    None when ``line`` is not one: at most six words, each capitalised or a name particle."""
+    m = _BYLINE.fullmatch(line)
+    if m is None:
+        return None
+    name = _BYLINE_TAIL.split(m.group(1), maxsplit=1)[0].strip()
+    words = name.split()
+    if not 1 <= len(words) <= 6 or len(name) > 60 or words[0].lower() in _NOT_NAMES:
+        return None
+    for word in words:
+        if word.lower() not in _NAME_PARTICLES and not (
+            word[0].isupper() and all(c.isalpha() or c in ".'\u2019-" for c in word)
+        ):
+            return None
+    return name
+
+
+def _front_matter(text: str, paragraphs: list[Paragraph]) -> tuple[str | None, str | None]:
+    """(title, author) from the first paragraphs: a byline first, then perhaps a headline;
+    or a headline, then perhaps a byline."""
+    first = text[paragraphs[0].start : paragraphs[0].end] if paragraphs else ""
+    author = byline_author(first) if "\n" not in first else None
+    if author is not None:
+        return _guess_title(text, paragraphs[1:]), author
+    title = _guess_title(text, paragraphs)
+    if title is not None:
+        second = text[paragraphs[1].start : paragraphs[1].end]
+        author = byline_author(second) if "\n" not in second else None
+    return title, author
+
+
 def _guess_title(text: str, paragraphs: list[Paragraph]) -> str | None:
-    """The first paragraph, when it reads like a headline.
+    """The first paragraph, when it reads like a headline (and is not a byline).
 
     Heuristic: one line, at most 200 characters, followed by more text, and not ending like
     a sentence or clause (``. , ; :``). Headlines ending in ``?``, ``!`` or a quote pass.
@@ -80,7 +116,7 @@ def _guess_title(text: str, paragraphs: list[Paragraph]) -> str | None:
         return None
     if first.endswith((".", ",", ";", ":")) and not first.endswith("..."):
         return None
-    return first
+    return None if byline_author(first) else first
 
 
 def from_text(
@@ -95,11 +131,15 @@ def from_text(
 
     ``title=None`` guesses the title from the first paragraph (see :func:`_guess_title`);
     the title stays a paragraph of the text, as in SemEval, so spans in it can be shown.
+    A byline before or after it ("by Jo Roe") gives the author, unless ``meta`` has one.
     ``meta`` sets other Article fields (url, outlet, author, published, language).
     """
     paragraphs = split_paragraphs(text)
+    guessed, author = _front_matter(text, paragraphs)
     if title is None:
-        title = _guess_title(text, paragraphs)
+        title = guessed
+    if author and not meta.get("author"):
+        meta["author"] = author
     return Article(
         text=text, id=id, title=title, source_kind=source_kind, paragraphs=paragraphs, **meta
     )
@@ -123,6 +163,10 @@ def from_semeval(text: str, *, id: str = "", **meta: Any) -> Article:
     title = None
     if paragraphs and paragraphs[0].line == 1:
         title = text[paragraphs[0].start : paragraphs[0].end]
+        author = byline_author(title)
+        if author:  # a byline where the title goes is no title
+            title = None
+            meta["author"] = meta.get("author") or author
     meta.setdefault("source_kind", "semeval")
     return Article(text=text, id=id, title=title, paragraphs=paragraphs, **meta)
 

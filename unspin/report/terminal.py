@@ -78,7 +78,7 @@ def highlight(text: str, lo: int, hi: int, spans: Sequence[Span]) -> Text:
 
 def _source(analysis: Analysis) -> Text:
     a = analysis.article
-    parts = [x for x in (a.outlet, a.author, a.published, a.url) if x]
+    parts = [x for x in (a.outlet, a.author, a.published, a.url or a.file) if x]
     return Text(_clean(" \u00b7 ".join(parts)) if parts else "Source unknown", style=_MUTED)
 
 

@@ -281,7 +281,8 @@ def doc_view(
         width=360,
     )
     cat_chart, tech_chart, para_chart, dens_chart = _profile_charts(doc, profile, infos)
-    source = [x for x in (article.outlet, article.author, article.published) if x]
+    local = None if article.url else article.file  # the URL, when there is one, is shown apart
+    source = [x for x in (article.outlet, article.author, article.published, local) if x]
     color = charts.SERIES_COLORS[doc % len(charts.SERIES_COLORS)]
     return DocView(
         doc=doc,
