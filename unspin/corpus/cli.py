@@ -13,6 +13,15 @@ import click
 from ..cli import EXIT_INTERRUPTED, error, handle_errors
 from ..config import load_settings
 from ..errors import UnspinError
+from .dashboard import write_dashboard
+from .distributed import analyse_shards
+from .query import Breakdown, Filters, breakdown
+from .records import model_label
+from .runner import add
+from .sources import Columns, Metadata, count_inputs, load_outlet_map
+from .store import open_store
+from .tables import export, import_results
+from .topics import assign_topics, load_rules
 
 BY_CHOICES = ("outlet", "topic", "month", "week", "genre")
 
@@ -99,8 +108,6 @@ def add_command(db: Path, sources: tuple[str, ...], workers: int | None, text_co
     where it stopped, and nothing is analysed twice. With a newer model, only articles it
     has not analysed are analysed again; with no SOURCES, those stored articles are.
     """
-    from .runner import add
-    from .sources import Columns, Metadata, count_inputs, load_outlet_map
 
     settings = load_settings(allow_private_urls=True if allow_private else None)
     meta = Metadata(
@@ -133,8 +140,6 @@ def add_command(db: Path, sources: tuple[str, ...], workers: int | None, text_co
 def status_command(db: Path, as_json: bool) -> None:
     """What DB holds: articles done by the current model, stale (another model, or not yet
     analysed), failed inputs, outlets, dates and topics."""
-    from .records import model_label
-    from .store import open_store
 
     try:
         model: str | None = model_label(load_settings().model_dir)
@@ -159,3 +164,180 @@ def status_command(db: Path, as_json: bool) -> None:
     for item, message in status.errors:
         lines.append(f"  error: {message if item in message else f'{item}: {message}'}")
     click.echo("\n".join(lines))
+
+
+def _filters(outlet: tuple[str, ...], topic: tuple[str, ...], since: str | None,
+             until: str | None) -> Filters:
+
+    return Filters(outlets=tuple(outlet), topics=tuple(topic), since=since, until=until)
+
+
+def _filter_options(func: Callable[..., object]) -> Callable[..., object]:
+    func = click.option("--until", default=None, metavar="DATE",
+                        help="Only articles published until DATE (YYYY, YYYY-MM or YYYY-MM-DD).")(func)
+    func = click.option("--since", default=None, metavar="DATE",
+                        help="Only articles published from DATE (YYYY, YYYY-MM or YYYY-MM-DD).")(func)
+    func = click.option("--topic", multiple=True, help="Only articles of this topic (repeatable).")(func)
+    func = click.option("--outlet", multiple=True, help="Only articles of this outlet (repeatable).")(func)
+    return func
+
+
+@corpus.command("topics")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file of [topics.NAME] tables with keywords = [...] (see docs/corpus.md).")
+@click.option("--clusters", type=click.IntRange(0, 200), default=8, show_default=True,
+              help="Discovered topics: clusters of article embeddings (0: keep the stored ones).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the clustering.")
+@handle_errors
+def topics_command(db: Path, rules: Path | None, clusters: int, seed: int) -> None:
+    """Assign topics: your keyword rules (--rules) and discovered clusters, each named by
+    its most distinctive words. Run again after adding articles."""
+
+    parsed = load_rules(rules) if rules else None
+    with open_store(db) as store:
+        result = assign_topics(store, rules=parsed, clusters=clusters, seed=seed)
+    click.echo(result.summary())
+
+
+@corpus.command("query")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--by", type=click.Choice(BY_CHOICES), default="outlet", show_default=True,
+              help="What to compare.")
+@click.option("--technique", default=None, help="One technique (any spelling, e.g. loaded_language) [default: all].")
+@_filter_options
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]),
+              default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (needed for parquet).")
+@click.option("--resamples", type=click.IntRange(100, 100_000), default=1000, show_default=True,
+              help="Bootstrap resamples for the intervals.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@handle_errors
+def query_command(db: Path, by: str, technique: str | None, outlet: tuple[str, ...],
+                  topic: tuple[str, ...], since: str | None, until: str | None, fmt: str,
+                  output: Path | None, resamples: int, seed: int) -> None:
+    """Detections per 1,000 words by outlet, topic, month, week or genre, each with a 95%
+    bootstrap interval and its difference from the rest of the corpus ("different": the
+    interval of that difference excludes zero)."""
+
+    if fmt == "parquet" and output is None:
+        raise UnspinError("--format parquet needs -o FILE.")
+    with open_store(db) as store:
+        result = breakdown(store, by, technique=technique, filters=_filters(outlet, topic, since, until),
+                           resamples=resamples, seed=seed)
+    if fmt == "parquet":
+        assert output is not None
+        result.write_parquet(str(output))
+        click.echo(f"unspin: wrote {output}", err=True)
+        return
+    if fmt == "table":
+        text = _table(result)
+    else:
+        text = result.to_csv() if fmt == "csv" else result.to_json()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"unspin: wrote {output}", err=True)
+
+
+def _table(result: Breakdown) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.table import Table
+
+    def f(v: float | None, sign: bool = False) -> str:
+        return "–" if v is None else (f"{v:+.2f}" if sign else f"{v:.2f}")
+
+    table = Table(title=f"{result.measure}: detections per 1,000 words by {result.by} "
+                        f"(95% bootstrap intervals, {result.resamples} resamples)")
+    for name in ("", "articles", "per 1k words", "95% interval", "vs rest", "95% interval", ""):
+        table.add_column(name, justify="left" if name == "" else "right")
+    for r in result.rows():
+        table.add_row(
+            str(r["group"]), str(r["articles"]), f(r["per_1k_words"]),
+            f"{f(r['ci_low'])} to {f(r['ci_high'])}", f(r["vs_rest"], True),
+            f"{f(r['vs_rest_low'], True)} to {f(r['vs_rest_high'], True)}",
+            "different" if r["different"] else "",
+        )
+    buf = StringIO()
+    Console(file=buf, width=max(100, 20 + max((len(str(r["group"])) for r in result.rows()), default=0) + 80),
+            no_color=True, highlight=False).print(table)
+    return buf.getvalue()
+
+
+@corpus.command("export")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the tables (created if missing).")
+@handle_errors
+def export_command(db: Path, fmt: str, output: Path) -> None:
+    """Write tidy tables: articles, spans, paragraphs, paragraph_labels and frames (one row
+    per article, span, paragraph, label, frame score), ready for pandas, R, DuckDB."""
+
+    with open_store(db) as store:
+        counts = export(store, output, fmt)
+    for name, n in counts.items():
+        click.echo(f"unspin: wrote {output / f'{name}.{fmt}'} ({n} rows)", err=True)
+
+
+@corpus.command("import")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@handle_errors
+def import_command(db: Path, results: tuple[str, ...]) -> None:
+    """Load results files (Parquet, written by unspin corpus shards) into DB; files already
+    loaded are skipped article by article."""
+
+    with open_store(db, create=True) as store:
+        imported, skipped, failed = import_results(store, results)
+    click.echo(f"imported {imported}, skipped {skipped} already there, {failed} failed", err=True)
+
+
+@corpus.command("shards")
+@click.argument("shards", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the results (one Parquet file per shard).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A Dask scheduler (tcp://host:8786) [default: a local cluster].")
+@click.option("-j", "--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Worker processes of the local cluster.")
+@_table_options
+@handle_errors
+def shards_command(shards: tuple[str, ...], output: Path, scheduler: str | None, workers: int,
+                   text_column: str, url_column: str, title_column: str, outlet_column: str,
+                   date_column: str, id_column: str) -> None:
+    """Analyse shards (JSONL or Parquet files of articles) on a Dask cluster into Parquet
+    results, then load them with unspin corpus import. Needs the corpus-distributed extra."""
+
+    meta = Metadata(columns=Columns(text=text_column, url=url_column, title=title_column,
+                                    outlet=outlet_column, date=date_column, id=id_column))
+    result = analyse_shards(list(shards), output, scheduler=scheduler, workers=workers,
+                            settings=load_settings(), meta=meta)
+    click.echo(result.summary(), err=True)
+
+
+@corpus.command("report")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The dashboard file (.html).")
+@_filter_options
+@click.option("--top", type=click.IntRange(0, 500), default=20, show_default=True,
+              help="Most persuasive articles listed (each with its report beside the dashboard).")
+@click.option("--resamples", type=click.IntRange(100, 100_000), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@handle_errors
+def report_command(db: Path, output: Path, outlet: tuple[str, ...], topic: tuple[str, ...],
+                   since: str | None, until: str | None, top: int, resamples: int, seed: int) -> None:
+    """Write a self-contained HTML dashboard: techniques by outlet, topic and over time,
+    genre and frame mix, outlet comparisons and the most persuasive articles, every number
+    with its bootstrap interval, and filters."""
+
+    with open_store(db) as store:
+        write_dashboard(store, output, filters=_filters(outlet, topic, since, until),
+                        resamples=resamples, seed=seed, top=top)
+    click.echo(f"unspin: wrote {output}", err=True)

@@ -8,6 +8,7 @@ the same rows for the same article and model.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy as np
 
 from ..document import Article, Paragraph
 from ..errors import ModelError
+from ..model import DEFAULT_DIR
+from ..model.runtime import OnnxModel
 
 __all__ = [
     "CorpusArticle",
@@ -153,16 +156,12 @@ _loaded: dict[str, CorpusModel] = {}
 
 
 def _model_dir(model_dir: str | None) -> Path:
-    from ..model import DEFAULT_DIR
-
     return Path(model_dir) if model_dir else DEFAULT_DIR
 
 
 def model_label(model_dir: str | None) -> str:
     """"id version" of the model in ``model_dir`` (None: the shipped one), read from its
     model.json without loading it: the main process of ``corpus add`` only needs this."""
-    import json
-
     path = _model_dir(model_dir) / "model.json"
     try:
         meta = json.loads(path.read_text("utf-8"))
@@ -180,8 +179,6 @@ def load_model(model_dir: str | None = None) -> CorpusModel:
     use one process per core instead."""
     key = str(_model_dir(model_dir).resolve())
     if key not in _loaded:
-        from ..model.runtime import OnnxModel
-
         model = OnnxModel(key, threads=1)
         tap = _EncoderTap(model.session)
         model.session = tap

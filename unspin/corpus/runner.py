@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from ..config import Settings, load_settings
+from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import UnspinError
 from .records import CorpusArticle, Findings, analyze_article, load_model, model_label
 from .sources import Failure, Metadata, Skipped, iter_articles
@@ -211,7 +211,7 @@ def add(
     db: str | os.PathLike[str],
     sources: Iterable[str],
     *,
-    settings: Settings | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
     meta: Metadata | None = None,
     workers: int | None = None,
     batch: int = 200,
@@ -225,7 +225,6 @@ def add(
     Raises UnspinError only for the run as a whole (no model, the database unusable or busy);
     KeyboardInterrupt passes through after committing every article finished so far.
     """
-    settings = settings or load_settings()
     meta = meta or Metadata()
     sources = list(sources)
     model = model_label(settings.model_dir)

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..document import Article
 from ..errors import InputError, UnspinError
+from ..ingest import check_text, expand, from_text, iter_items
+from ..ingest.sources import read_file
 from .records import CorpusArticle
 
 __all__ = [
@@ -203,8 +204,6 @@ def _cell(row: dict[str, Any], column: str) -> Any:
 
 
 def _table_articles(path: Path, settings: Settings, meta: Metadata) -> Iterator[Event]:
-    from ..ingest import check_text, from_text
-
     cols = meta.columns
     for number, row in _rows(path):
         source = f"{path}:{number}"
@@ -246,8 +245,6 @@ def _table_articles(path: Path, settings: Settings, meta: Metadata) -> Iterator[
 
 def _url_list(path: Path, settings: Settings) -> list[str] | None:
     """The URLs of a file that holds nothing else, or None (then it is an article)."""
-    from ..ingest.sources import read_file
-
     if path.suffix.lower() not in URL_LIST_SUFFIXES:
         return None
     data = read_file(path, cap=settings.max_input_bytes)
@@ -265,22 +262,20 @@ def _url_list(path: Path, settings: Settings) -> list[str] | None:
 
 
 def _ingested(
-    item: str, settings: Settings, meta: Metadata, skip_url: Callable[[str], bool]
+    inputs: list[str], settings: Settings, meta: Metadata, skip_url: Callable[[str], bool]
 ) -> Iterator[Event]:
-    from ..ingest import load_one
-
-    if _URL.match(item) and skip_url(item):
-        yield Skipped(item)
-        return
-    try:
-        articles: list[Article] = load_one(item, settings=settings)
-    except UnspinError as err:
-        yield Failure(item, str(err))
-        return
-    for i, article in enumerate(articles):
-        # a feed's entries are errors and duplicates of their own: name each by its link
-        source = item if len(articles) == 1 else (article.url or f"{item}#{i + 1}")
-        yield meta.resolve(CorpusArticle.from_article(article, source=source))
+    """Files, URLs and feeds through the one ingest loop (and its SSRF-safe fetcher)."""
+    skip = lambda name: bool(_URL.match(name)) and skip_url(name)  # noqa: E731
+    for item in iter_items(inputs, settings, skip=skip):
+        if item.skipped:
+            yield Skipped(item.source)
+        elif item.error is not None:
+            yield Failure(item.source, str(item.error))
+        for i, article in enumerate(item.articles):
+            # a feed's entries are errors and duplicates of their own: name each by its link
+            many = len(item.articles) > 1
+            source = (article.url or f"{item.source}#{i + 1}") if many else item.source
+            yield meta.resolve(CorpusArticle.from_article(article, source=source))
 
 
 def iter_articles(
@@ -292,36 +287,41 @@ def iter_articles(
 ) -> Iterator[Event]:
     """Every article of ``sources`` in order, as a CorpusArticle, Failure or Skipped.
     ``skip_url(url)``: True for a URL already analysed, which is then not fetched."""
-    from ..ingest import expand
-
+    plain: list[str] = []  # inputs for unspin.ingest, read in one go to keep their order
     for source in sources:
         try:
             items = expand(source)
-        except UnspinError as err:
-            if Path(source).suffix.lower() in TABLE_SUFFIXES and Path(source).is_file():
-                items = [source]
-            else:
-                yield Failure(source, str(err))
-                continue
+        except UnspinError:
+            plain.append(source)  # ingest reports it, in its place
+            continue
         for item in items:
             path = Path(item)
+            table = path.suffix.lower() in TABLE_SUFFIXES and path.is_file()
             try:
-                if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
-                    yield from _table_articles(path, settings, meta)
-                    continue
-                urls = _url_list(path, settings) if path.is_file() else None
+                urls = None if table or not path.is_file() else _url_list(path, settings)
             except UnspinError as err:
+                yield from _ingested(plain, settings, meta, skip_url)
+                plain = []
                 yield Failure(item, str(err))
                 continue
-            for url in urls if urls is not None else [item]:
-                yield from _ingested(url, settings, meta, skip_url)
+            if not table and urls is None:
+                plain.append(item)
+                continue
+            yield from _ingested(plain, settings, meta, skip_url)
+            plain = []
+            if table:
+                try:
+                    yield from _table_articles(path, settings, meta)
+                except UnspinError as err:
+                    yield Failure(item, str(err))
+            else:
+                yield from _ingested(urls or [], settings, meta, skip_url)
+    yield from _ingested(plain, settings, meta, skip_url)
 
 
 def count_inputs(sources: Iterable[str], settings: Settings) -> int | None:
     """About how many articles ``sources`` hold (rows of tables, lines of URL lists, one per
     other file or URL; a feed counts once), for the progress bar; None if unknown."""
-    from ..ingest import expand
-
     total = 0
     for source in sources:
         try:

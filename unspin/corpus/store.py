@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..document import Analysis, ParagraphLabels, Span
 from ..errors import InputError, UnspinError
 from .records import CorpusArticle, Findings
 
@@ -281,6 +282,39 @@ class Store:
             content_hash=row[0], text=row[1], title=row[2], url=row[3], outlet=row[4],
             domain=row[5], published=row[6], language=row[7], words=row[8], source=row[9],
             source_kind=row[10], external_id=row[11], paragraphs=paragraphs,
+        )  # fmt: skip
+
+    def analysis(self, article_id: int) -> Analysis:
+        """The stored analysis of one article, as the Analysis every report renders."""
+        article = self.article(article_id).to_article()
+        article.id = article.id or str(article_id)
+        head = self.db.execute(
+            "SELECT model_id, model_version, genre FROM analyses WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        if head is None:
+            raise InputError(f"Article {article_id} of {self.path} is not analysed yet.")
+        q = self.db.execute
+        labels: dict[int, dict[str, float]] = {p.index: {} for p in article.paragraphs}
+        for paragraph, technique, score in q(
+            "SELECT paragraph, technique, score FROM paragraph_labels WHERE article_id = ?", (article_id,)
+        ):
+            labels.setdefault(paragraph, {})[technique] = score
+        frames = q(
+            "SELECT frame, score, chosen FROM frame_scores WHERE article_id = ? ORDER BY score DESC",
+            (article_id,),
+        ).fetchall()
+        return Analysis(
+            article=article,
+            spans=[Span(t, s, e, sc) for t, s, e, sc in q(
+                'SELECT technique, start, "end", score FROM spans WHERE article_id = ? '
+                "ORDER BY start, technique", (article_id,))],
+            paragraphs=[ParagraphLabels(i, labels[i]) for i in sorted(labels)],
+            genre=head[2],
+            genre_scores=dict(q("SELECT genre, score FROM genre_scores WHERE article_id = ?", (article_id,)).fetchall()),
+            frames=[f for f, _, chosen in frames if chosen],
+            frame_scores={f: sc for f, sc, _ in frames},
+            model_id=head[0],
+            model_version=head[1],
         )  # fmt: skip
 
     def status(self, model: str | None, *, errors: int = 10) -> Status:

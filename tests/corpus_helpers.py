@@ -1,0 +1,73 @@
+"""Helpers for the corpus tests: small corpora written to a temp directory, and a dump of
+a corpus database that two runs can be compared by."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from conftest import shared_dir
+
+OUTLETS = ("Daily Planet", "Gotham Gazette", "Metro Times", "Bugle", "Sentinel")
+
+
+def training_articles() -> list[Path] | None:
+    shared = shared_dir()
+    if shared is None:
+        return None
+    folder = shared / "data" / "semeval2023task3" / "data" / "en" / "train-articles-subtask-3"
+    files = sorted(folder.glob("article*.txt"))
+    return files or None
+
+
+def corpus_rows(files: list[Path], n: int, *, words: int = 25) -> list[dict[str, Any]]:
+    """``n`` distinct short articles, each a paragraph of one training article and the
+    first paragraph of another (at most ``words`` words each), with outlets, dates and URLs
+    assigned here."""
+    lines = [[line for line in f.read_text("utf-8").split("\n") if line.strip()] for f in files]
+    rows = []
+    start = date(2023, 1, 1)
+    for k in range(n):
+        first, round_ = k % len(files), k // len(files)
+        paras = lines[first]
+        chosen = [paras[round_ % len(paras)], lines[(first + 1 + round_) % len(files)][0]]
+        text = "\n\n".join(" ".join(p.split()[:words]) for p in chosen)
+        rows.append({
+            "text": text,
+            "outlet": OUTLETS[k % len(OUTLETS)],
+            "date": (start + timedelta(days=(k * 7) % 730)).isoformat(),
+            "url": f"https://www.example-{k % len(OUTLETS)}.com/story/{k}",
+        })  # fmt: skip
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    return path
+
+
+def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows that do not depend on when they were written, sorted."""
+    con = sqlite3.connect(db)
+    try:
+        out = {
+            "articles": con.execute(
+                "SELECT id, content_hash, text, title, url, outlet, domain, published, month, "
+                "week, language, words, source, source_kind, external_id FROM articles"
+            ).fetchall(),
+            "analyses": con.execute(
+                "SELECT article_id, model_id, model_version, genre, detections FROM analyses"
+            ).fetchall(),
+            "errors": con.execute("SELECT item, content_hash, model_version, error FROM errors").fetchall(),
+        }
+        for table in ("paragraphs", "spans", "paragraph_labels", "genre_scores", "frame_scores",
+                      "embeddings", "article_topics", "topics"):  # fmt: skip
+            out[table] = con.execute(f"SELECT * FROM {table}").fetchall()
+    finally:
+        con.close()
+    return {k: sorted(v, key=repr) for k, v in out.items()}
