@@ -44,7 +44,10 @@ from .report.writers import Writer, make_writer
 from .version import __version__
 
 FORMATS = ("text", "json", "jsonl", "html")
-_SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".html": "html", ".htm": "html"}
+_SUFFIX_FORMATS = {
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".html": "html", ".htm": "html",
+    ".txt": "text", ".text": "text",
+}  # fmt: skip
 
 # Commands with heavy or optional dependencies are imported only when run, so that
 # `unspin analyze` starts fast and `unspin --help` works without the extras:
@@ -145,8 +148,22 @@ class _Failures:
         self.exit_code = self.exit_code or err.exit_code
 
 
-def _format_for(output: str | None) -> str:
-    return _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
+def _format_for(output: str | None, fmt: str | None, formats: tuple[str, ...] = FORMATS) -> str:
+    """The format to write: ``fmt``, else the one -o's extension names, else text. An
+    extension that no format of this command writes (``.pdf``), or that names another
+    format than ``fmt``, is refused rather than written with the wrong content."""
+    if output is None or output == "-" or os.path.isdir(output) or output.endswith(("/", os.sep)):
+        return fmt or "text"
+    suffix = Path(output).suffix.lower()
+    named = _SUFFIX_FORMATS.get(suffix)
+    if suffix and named not in formats:
+        kinds = ", ".join(s for s, f in _SUFFIX_FORMATS.items() if f in formats)
+        raise InputError(
+            f"unspin cannot write {suffix} files: name the output {kinds} (or - for stdout)."
+        )
+    if fmt is not None and named is not None and named != fmt:
+        raise InputError(f"{output} names a {named} file, but --format {fmt} was asked: use one.")
+    return fmt or named or "text"
 
 
 # ---------------------------------------------------------------------------- commands
@@ -198,7 +215,7 @@ def analyze_command(
     ctx = click.get_current_context()
     settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None)
     threshold = settings.min_score if min_score is None else min_score
-    fmt = fmt or _format_for(output)
+    fmt = _format_for(output, fmt)
     if "-" in sources and sys.stdin.isatty():
         click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
     results = None  # JSON Lines to a file: a batch that resumes
@@ -225,6 +242,8 @@ def analyze_command(
     if results is not None:
         result.output = results
         click.echo(result.summary(), err=True)
+    elif isinstance(sink, Writer) and (written := sink.written()):
+        click.echo(f"unspin: wrote {written}", err=True)
     ctx.exit(failures.exit_code)
 
 
@@ -251,7 +270,7 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
     """
     settings = settings_of().with_options(allow_private_urls=allow_private or None)
     threshold = settings.min_score if min_score is None else min_score
-    fmt = fmt or _format_for(output)
+    fmt = _format_for(output, fmt, ("text", "json", "html"))
     articles: list[Article] = []
     for item in iter_items(sources, settings):
         if item.error is not None:

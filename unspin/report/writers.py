@@ -43,6 +43,11 @@ class _Output:
         self.stream.write(text)
         self.stream.flush()
 
+    @property
+    def written(self) -> bool:
+        """A file was opened and written to (not stdout)."""
+        return self._file is not None
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -66,6 +71,10 @@ class Writer:
 
     def close(self) -> None:
         self.output.close()
+
+    def written(self) -> str | None:
+        """What this writer wrote, for the user ("report.html"), or None for stdout."""
+        return self.output.path if self.output.written else None
 
     def __enter__(self) -> Writer:
         return self
@@ -136,6 +145,7 @@ class HTMLWriter(Writer):
             Path(path) if path and (path.endswith(("/", os.sep)) or Path(path).is_dir()) else None
         )
         self.used: set[str] = set()
+        self.files = 0
 
     def _file_name(self, analysis: Analysis, n: int) -> str:
         article = analysis.article
@@ -157,6 +167,12 @@ class HTMLWriter(Writer):
             target.write_text(self.render(analysis, min_score=self.min_score), encoding="utf-8")
         except OSError as exc:
             raise UnspinError(f"Cannot write to {self.directory}: {exc.strerror or exc}.") from None
+        self.files += 1
+
+    def written(self) -> str | None:
+        if self.directory is None:
+            return super().written()
+        return f"{self.files} report{'s' * (self.files != 1)} to {self.directory}" if self.files else None
 
     def close(self) -> None:
         if len(self.analyses) == 1:
