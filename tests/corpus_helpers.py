@@ -9,9 +9,31 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import shared_dir
+from conftest import REPO, shared_dir
 
 OUTLETS = ("Daily Planet", "Gotham Gazette", "Metro Times", "Bugle", "Sentinel")
+HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+
+
+def example_rows(n: int, *, outlets: tuple[str, ...] = ("Alpha News", "Beta Times", "Gamma Post")) -> list[dict[str, Any]]:
+    """``n`` distinct short articles made from the shipped examples (no shared data), each
+    with an outlet, a date and a URL."""
+    paras: list[str] = []
+    for name in ("op-ed.txt", "report.txt"):
+        text = (REPO / "examples" / name).read_text("utf-8")
+        paras += [p.strip() for p in text.split("\n\n") if len(p.split()) >= 12]
+    out = []
+    for k in range(n):
+        first = " ".join(paras[k % len(paras)].split()[:30])
+        second = " ".join(paras[(k * 7 + 3) % len(paras)].split()[:30])
+        out.append({
+            "text": f"{first}\n\n{second} ({k})",
+            "title": f"Story {k}",
+            "outlet": outlets[k % len(outlets)],
+            "date": f"2024-{1 + k % 6:02d}-{1 + k % 27:02d}",
+            "url": f"https://www.site{k % len(outlets)}.example.com/a/{k}",
+        })  # fmt: skip
+    return out
 
 
 def training_articles() -> list[Path] | None:
