@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import LocalServer
 from corpus_helpers import HOSTILE, dump, example_rows, write_jsonl
+from fastapi.testclient import TestClient
 
 from unspin.cli import cli
 from unspin.config import Settings
@@ -29,6 +30,7 @@ from unspin.corpus.tables import export
 from unspin.corpus.topics import assign_topics, kmeans, load_rules
 from unspin.errors import InputError, UnspinError
 from unspin.model import DEFAULT_DIR
+from unspin.server.app import create_app
 
 MODEL = model_label(None)
 
@@ -319,3 +321,26 @@ def test_cli_add_status_query_report(corpus: Path, tmp_path: Path) -> None:
     assert len(list((tmp_path / "d-reports").glob("article-*.html"))) == 3
     code, _, _ = _cli("corpus", "query", str(db), "-f", "parquet", "-o", str(tmp_path / "q.parquet"))
     assert code == 0 and (tmp_path / "q.parquet").read_bytes()[:4] == b"PAR1"
+
+
+# -- the web app's corpus page --------------------------------------------------------------
+
+
+def test_web_app_corpus_page_dashboard_reports_and_api(corpus: Path) -> None:
+    with TestClient(create_app(model=None, corpus=corpus)) as client:
+        page = client.get("/corpus", params={"by": "outlet", "technique": "Loaded_Language"})
+        assert page.status_code == 200 and "Beta Times" in page.text and "95% bootstrap" in page.text
+        bad = client.get("/corpus", params={"technique": "shouting"})
+        assert bad.status_code == 422 and "Unknown technique" in bad.text
+        dashboard = client.get("/corpus/dashboard")
+        assert dashboard.status_code == 200 and 'class="heatmap"' in dashboard.text
+        assert "sha256-" in dashboard.headers["content-security-policy"]
+        article_id = int(dashboard.text.split('href="/corpus/articles/')[1].split('"')[0])
+        report = client.get(f"/corpus/articles/{article_id}")
+        assert report.status_code == 200 and "persuasion report" in report.text
+        assert client.get("/corpus/articles/999999").status_code == 404
+        api = client.get("/api/corpus/query", params={"by": "month", "technique": "LL"})
+        assert api.status_code == 200 and [r["group"] for r in api.json()["rows"]][:2] == ["2024-01", "2024-02"]
+    with TestClient(create_app(model=None)) as client:
+        assert "No corpus is open" in client.get("/corpus").text
+        assert client.get("/api/corpus/query").status_code == 404

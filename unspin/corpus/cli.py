@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_INTERRUPTED, error, handle_errors
-from ..config import load_settings
+from ..cli_common import EXIT_INTERRUPTED, allow_private_option, error, handle_errors, settings_of
 from ..errors import UnspinError
 from .dashboard import write_dashboard
 from .distributed import analyse_shards
@@ -93,8 +92,7 @@ def _table_options(func: Callable[..., object]) -> Callable[..., object]:
 @click.option("--outlet", default=None, help="Outlet of articles that name none and have no URL.")
 @click.option("--outlet-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='TOML file with an [outlets] table: "domain or name" = "Outlet".')
-@click.option("--allow-private", is_flag=True,
-              help="Allow URLs on private, local or reserved networks (off by default: SSRF guard).")
+@allow_private_option()
 @handle_errors
 def add_command(db: Path, sources: tuple[str, ...], workers: int | None, text_column: str,
                 url_column: str, title_column: str, outlet_column: str, date_column: str,
@@ -109,7 +107,7 @@ def add_command(db: Path, sources: tuple[str, ...], workers: int | None, text_co
     has not analysed are analysed again; with no SOURCES, those stored articles are.
     """
 
-    settings = load_settings(allow_private_urls=True if allow_private else None)
+    settings = settings_of().with_options(allow_private_urls=allow_private or None)
     meta = Metadata(
         columns=Columns(text=text_column, url=url_column, title=title_column,
                         outlet=outlet_column, date=date_column, id=id_column),
@@ -142,7 +140,7 @@ def status_command(db: Path, as_json: bool) -> None:
     analysed), failed inputs, outlets, dates and topics."""
 
     try:
-        model: str | None = model_label(load_settings().model_dir)
+        model: str | None = model_label(settings_of().model_dir)
     except UnspinError:  # no model: everything counts as stale
         model = None
     with open_store(db) as store:
@@ -317,7 +315,7 @@ def shards_command(shards: tuple[str, ...], output: Path, scheduler: str | None,
     meta = Metadata(columns=Columns(text=text_column, url=url_column, title=title_column,
                                     outlet=outlet_column, date=date_column, id=id_column))
     result = analyse_shards(list(shards), output, scheduler=scheduler, workers=workers,
-                            settings=load_settings(), meta=meta)
+                            settings=settings_of(), meta=meta)
     click.echo(result.summary(), err=True)
 
 

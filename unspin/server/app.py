@@ -11,6 +11,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from ..config import Settings, load_settings
 from ..errors import UnspinError
 from ..version import __version__
 from . import api, handlers, pages
+from . import corpus as corpus_pages
 from .engine import Engine, ModelSource
 from .jobs import JobStore
 from .middleware import (
@@ -50,6 +52,7 @@ def create_app(
     model: ModelSource = "default",
     allowed_hosts: Iterable[str] | None = LOCAL_HOSTS,
     jobs: JobStore | None = None,
+    corpus: str | Path | None = None,
 ) -> FastAPI:
     """The unspin web app.
 
@@ -84,11 +87,14 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.jobs = store
+    app.state.corpus = Path(corpus) if corpus is not None else None  # unspin serve --corpus DB
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server_max_body_bytes)
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=allowed_hosts)
     handlers.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(corpus_pages.router)
+    app.include_router(corpus_pages.api_router)
     return app
 
 
@@ -112,12 +118,13 @@ def serve(
     *,
     settings: Settings | None = None,
     access_log: bool = False,
+    corpus: str | Path | None = None,
 ) -> None:
     """Run the app with uvicorn until Ctrl-C (``settings``: see :func:`create_app`)."""
     wildcard = host in ("0.0.0.0", "::", "")
     allowed = None if wildcard else (*LOCAL_HOSTS, host)
     check_port(host, port)
-    app = create_app(settings, allowed_hosts=allowed)
+    app = create_app(settings, allowed_hosts=allowed, corpus=corpus)
     uvicorn.run(
         app,
         host=host,

@@ -26,7 +26,14 @@ from .app import serve as run
     help="Analyses run at once [default: UNSPIN_SERVER_WORKERS or 2].",
 )  # fmt: skip
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve(host: str, port: int, allow_private: bool, workers: int | None, access_log: bool) -> None:
+@click.option(
+    "--corpus", type=click.Path(exists=True, dir_okay=False), default=None,
+    help="A corpus database (unspin corpus add) to explore at /corpus.",
+)  # fmt: skip
+def serve(
+    host: str, port: int, allow_private: bool, workers: int | None, access_log: bool,
+    corpus: str | None,
+) -> None:
     """Start the web app: paste, upload or link an article in a browser and read its report;
     programs use the JSON API (its description is at /openapi.json).
 
@@ -34,6 +41,7 @@ def serve(host: str, port: int, allow_private: bool, workers: int | None, access
     Examples:
       unspin serve                 # then open http://127.0.0.1:8000/
       unspin serve --port 8080
+      unspin serve --corpus news.db   # and open /corpus
     """
     settings = settings_of().with_options(
         allow_private_urls=allow_private or None, server_workers=workers
@@ -47,4 +55,4 @@ def serve(host: str, port: int, allow_private: bool, workers: int | None, access
     check_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"unspin: serving on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
-    run(host, port, settings=settings, access_log=access_log)
+    run(host, port, settings=settings, access_log=access_log, corpus=corpus)
