@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from .analyze import analyze_with, installed_model
@@ -304,14 +303,6 @@ class ResultsFile:
     def add(self, analysis: Analysis) -> None:
         self.append((dumps_analysis(analysis, indent=None) + "\n").encode("utf-8"))
 
-    def __enter__(self) -> ResultsFile:
-        return self
-
-    def __exit__(
-        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        self.close()
-
 
 def _failed(result: BatchResult, item: str, err: Exception, on_error: ErrorHandler | None) -> None:
     result.failed += 1
@@ -389,7 +380,7 @@ def analyze_to_jsonl(
     every line written so far complete.
     """
     path = Path(output)
-    with ResultsFile(path, resume=resume) as sink:
+    with contextlib.closing(ResultsFile(path, resume=resume)) as sink:
         result = analyze_sources(
             sources, sink, settings=settings, model=model, progress=progress, on_error=on_error
         )

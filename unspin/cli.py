@@ -8,6 +8,7 @@ and the others are still written. Ctrl-C exits with 130.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
@@ -228,7 +229,7 @@ def analyze_command(
     )
     failures = _Failures(settings.debug)
     try:
-        with sink, _Progress() as progress:
+        with contextlib.closing(sink), _Progress() as progress:
             result = analyze_sources(
                 sources, sink, settings=settings, progress=progress, on_error=failures
             )

@@ -76,12 +76,6 @@ class Writer:
         """What this writer wrote, for the user ("report.html"), or None for stdout."""
         return self.output.path if self.output.written else None
 
-    def __enter__(self) -> Writer:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
 
 class TextWriter(Writer):
     def __init__(self, output: _Output, min_score: float, no_color: bool) -> None:
