@@ -38,6 +38,8 @@ class Settings:
     server_max_body_bytes: int = 6_000_000
     server_request_timeout: float = 60.0
     server_workers: int = 2
+    server_read_timeout: float = 20.0  # for a client to send its request line and headers, then its body
+    server_queue_seconds: float = 1.0  # model work a request may wait behind, else 503 + Retry-After
     # Command line
     debug: bool = False  # show the traceback of a bug, and debug log lines
 

@@ -30,6 +30,7 @@ from .middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
+from .protocol import protocol_for
 from .templating import static_files
 
 log = logging.getLogger("unspin.server")
@@ -88,7 +89,11 @@ def create_app(
     app.state.engine = engine
     app.state.jobs = store
     app.state.corpus = Path(corpus) if corpus is not None else None  # unspin serve --corpus DB
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.server_max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.server_max_body_bytes,
+        timeout=settings.server_read_timeout,
+    )
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=allowed_hosts)
     handlers.install(app)
     app.include_router(api.router)
@@ -129,6 +134,7 @@ def serve(
         app,
         host=host,
         port=port,
+        http=protocol_for(app.state.settings),  # every connection state has a time limit
         log_level="info" if access_log else "warning",
         access_log=access_log,
         server_header=False,

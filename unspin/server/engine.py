@@ -3,8 +3,12 @@
 Inference is CPU-bound, so it runs in a bounded thread pool (``settings.server_workers``)
 behind an asyncio semaphore: requests queue on the event loop, where a timed-out request
 simply stops waiting, and the loop stays free to answer ``/api/health`` while the model
-works. Fetching and parsing (network-bound) have their own small pool so that a slow web
-site never holds a model slot.
+works. The queue is bounded by time: a request that would wait behind more than
+``settings.server_queue_seconds`` of model work is refused at once (503, Retry-After), so
+that the requests taken keep a short latency under any load.
+
+URL fetches have their own pool, and each fetch ends by its request's deadline, so a slow
+web site holds neither a model slot nor the pool that reads pasted texts and uploads.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
 
 from fastapi import Request
@@ -26,13 +33,17 @@ from ..errors import InputError, ModelError, UnspinError
 from ..ingest import check_text, from_text
 from ..model import Model
 from . import inputs
-from .errors import ServerTimeoutError, with_prefix
+from .errors import ServerBusyError, ServerTimeoutError, with_prefix
 
 log = logging.getLogger("unspin.server")
 
 T = TypeVar("T")
 ModelSource = Model | None | Literal["default"]
-IO_THREADS = 4
+FETCH_THREADS = 4  # URL fetches at once
+PARSE_THREADS = 2  # texts and uploads read, comparisons built
+_MIN_CHARS = 1000  # an analysis costs at least this many characters' time (fixed overhead)
+# When the request being served gives up (time.monotonic()), for the fetches it starts.
+_DEADLINE: ContextVar[float | None] = ContextVar("unspin_request_deadline", default=None)
 _WARM_TEXT = (
     "Warm-up\n\nThe council met on Tuesday and agreed, after a long debate, to repair the "
     "old bridge before winter. Everyone knows it cannot wait any longer."
@@ -57,7 +68,9 @@ class Engine:
         self.started = False
         self.active = 0  # analyses running in the pool
         self.waiting = 0  # analyses queued for a slot
-        self._cpu = self._io = _closed_pool()
+        self._queued_chars = 0  # characters of the articles running or queued
+        self._seconds_per_char = 0.0  # model time, a running average (set by the warm-up)
+        self._cpu = self._fetch = self._parse = _closed_pool()
         self._slots: asyncio.Semaphore | None = None
         self._start_lock = asyncio.Lock()
 
@@ -81,7 +94,7 @@ class Engine:
         check_text(article, self.settings)
         if self.model is not None:
             try:
-                self.model.analyze(article)
+                self._timed(article)
             except Exception as exc:  # a broken model: say so on every analysis, keep serving
                 log.exception("unspin: the model failed its warm-up run")
                 self.model_error = ModelError(
@@ -98,7 +111,8 @@ class Engine:
                 return
             workers = max(1, self.settings.server_workers)
             self._cpu = ThreadPoolExecutor(workers, thread_name_prefix="unspin-model")
-            self._io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="unspin-fetch")
+            self._fetch = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="unspin-fetch")
+            self._parse = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="unspin-parse")
             self._slots = asyncio.Semaphore(workers)
             self.active = self.waiting = 0
             if self.model is None and self.model_error is None:
@@ -108,8 +122,8 @@ class Engine:
     def close(self) -> None:
         """Stop the pools (at shutdown); a later :meth:`start` makes new ones, so that the
         app survives a lifespan restart (test clients do that)."""
-        self._cpu.shutdown(wait=False, cancel_futures=True)
-        self._io.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._cpu, self._fetch, self._parse):
+            pool.shutdown(wait=False, cancel_futures=True)
         self.started = False
 
     @property
@@ -127,6 +141,7 @@ class Engine:
         return await self.within_seconds(work, self.settings.server_request_timeout, what)
 
     async def within_seconds(self, work: Awaitable[T], seconds: float, what: str) -> T:
+        token = _DEADLINE.set(time.monotonic() + seconds)  # copied into wait_for's task
         try:
             return await asyncio.wait_for(work, timeout=seconds)
         except TimeoutError:
@@ -134,6 +149,8 @@ class Engine:
                 f"{what} took longer than {seconds:g} seconds and was stopped; try a shorter "
                 "article, or try again when the server is less busy."
             ) from None
+        finally:
+            _DEADLINE.reset(token)
 
     async def _in_pool(
         self, pool: concurrent.futures.Executor, fn: Callable[..., T], *args: object
@@ -143,9 +160,22 @@ class Engine:
         return await asyncio.wrap_future(pool.submit(fn, *args))
 
     async def load(self, item: inputs.Input) -> list[Article]:
-        """Read, fetch and check one input in the I/O pool."""
+        """Read and check one input: a URL in the fetch pool, the rest in the parse pool."""
         await self.start()
-        return await self._in_pool(self._io, inputs.load, item, self.settings)
+        if isinstance(item, inputs.URLInput):
+            return await self._in_pool(self._fetch, self._load_url, item, _DEADLINE.get())
+        return await self._in_pool(self._parse, inputs.load, item, self.settings)
+
+    def _load_url(self, item: inputs.URLInput, deadline: float | None) -> list[Article]:
+        """Fetch within what is left of the request's time: when the request gives up, its
+        fetch ends too and frees its thread (a thread cannot be interrupted)."""
+        settings = self.settings
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ServerTimeoutError(f"{item.url} was not fetched: the request ran out of time.")
+            settings = settings.with_options(fetch_timeout=min(settings.fetch_timeout, left))
+        return inputs.load(item, settings)
 
     async def load_one_article(self, item: inputs.Input) -> Article:
         articles = await self.load(item)
@@ -157,29 +187,59 @@ class Engine:
             )
         return articles[0]
 
+    def _timed(self, article: Article) -> Analysis:
+        """The model's analysis, its time per character folded into the running average."""
+        started = time.perf_counter()
+        analysis = analyze_with(self.model, article)
+        cost = (time.perf_counter() - started) / max(len(article.text), _MIN_CHARS)
+        previous = self._seconds_per_char
+        self._seconds_per_char = cost if previous == 0 else 0.8 * previous + 0.2 * cost
+        return analysis
+
     def _analyze_sync(self, article: Article) -> Analysis:
         if self.model_error is not None:
             raise ModelError(str(self.model_error))
-        return analyze_with(self.model, article)
+        return self._timed(article)
 
-    async def analyze(self, article: Article) -> Analysis:
+    def queue_seconds(self) -> float:
+        """About how long a new request would wait for a model slot."""
+        workers = max(1, self.settings.server_workers)
+        return self._queued_chars * self._seconds_per_char / workers
+
+    async def analyze(self, article: Article, *, shed: bool = True) -> Analysis:
         """Analyse in the model pool, one slot per running analysis.
 
-        The slot is released when the thread finishes, not when a timed-out caller gives
-        up, so the count of running analyses never exceeds the pool size.
+        With ``shed`` (requests someone waits for; not background jobs), a request that
+        would wait behind more than ``settings.server_queue_seconds`` of work is refused with
+        ServerBusyError (503). The slot is released when the thread finishes, not when a
+        timed-out caller gives up, so the count of running analyses never exceeds the pool.
         """
         await self.start()
         assert self._slots is not None
+        wait = self.queue_seconds()
+        if shed and self.waiting and wait > self.settings.server_queue_seconds:
+            retry = max(1, math.ceil(wait))
+            raise ServerBusyError(
+                f"The server is busy: {self.active + self.waiting} analyses are ahead of this "
+                f"one. Try again in {retry} second{'s' * (retry != 1)}.",
+                retry_after=retry,
+            )
         loop = asyncio.get_running_loop()
+        chars = max(len(article.text), _MIN_CHARS)
+        self._queued_chars += chars
         self.waiting += 1
         try:
             await self._slots.acquire()
+        except BaseException:  # the request gave up while waiting
+            self._queued_chars -= chars
+            raise
         finally:
             self.waiting -= 1
         slots = self._slots
         try:
             future = self._cpu.submit(self._analyze_sync, article)
         except BaseException:
+            self._queued_chars -= chars
             slots.release()
             raise
         self.active += 1
@@ -187,6 +247,7 @@ class Engine:
         def done(_: concurrent.futures.Future[Analysis]) -> None:
             def release() -> None:
                 self.active -= 1
+                self._queued_chars -= chars
                 slots.release()
 
             with contextlib.suppress(RuntimeError):  # the loop is closed: app shut down
@@ -204,8 +265,8 @@ class Engine:
         return await self.within(work())
 
     async def run_blocking(self, fn: Callable[..., T], *args: object) -> T:
-        """Light CPU work (building a comparison) off the event loop, in the I/O pool."""
-        return await self._in_pool(self._io, fn, *args)
+        """Light CPU work (building a comparison) off the event loop, in the parse pool."""
+        return await self._in_pool(self._parse, fn, *args)
 
     async def analyze_all(self, items: Sequence[inputs.Input]) -> list[Analysis]:
         """Read, then analyse, several single-article inputs concurrently; an error names

@@ -37,6 +37,17 @@ class TooManyJobsError(UnspinError):
     http_status = 429
 
 
+class ServerBusyError(UnspinError):
+    """The model's queue is full: answered at once with 503 and ``Retry-After`` rather than
+    kept waiting (see ``settings.server_queue_seconds``)."""
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServerTimeoutError(UnspinError):
     """The work took longer than ``settings.server_request_timeout``."""
 
@@ -53,6 +64,7 @@ _CODES: list[tuple[type[UnspinError], str]] = [
     (UnsupportedMediaError, "unsupported_media_type"),
     (NotFoundError, "not_found"),
     (TooManyJobsError, "too_many_jobs"),
+    (ServerBusyError, "busy"),
     (ServerTimeoutError, "timeout"),
 ]
 _STATUS_CODES = {
@@ -90,5 +102,6 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 def with_prefix(err: UnspinError, prefix: str) -> UnspinError:
     """The same kind of error (same status), its message prefixed, e.g. ``Article 2: ``."""
     new = type(err)(f"{prefix}{err}")
+    new.__dict__.update(err.__dict__)  # e.g. a busy error's retry_after
     new.__cause__ = err
     return new

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
 
@@ -71,13 +72,8 @@ def scope_error_response(
 ) -> Response:
     """The error as a page for a browser, else as JSON (also usable from middleware)."""
     if wants_html_scope(scope):
-        page = render(
-            "error.html.j2",
-            status=status,
-            title=_TITLES.get(status, "Error"),
-            message=message,
-            page_title=_TITLES.get(status, "Error"),
-        )
+        title = _TITLES[429] if code == "busy" else _TITLES.get(status, "Error")
+        page = render("error.html.j2", status=status, title=title, message=message, page_title=title)
         return HTMLResponse(page, status_code=status, headers=headers)
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
@@ -109,7 +105,16 @@ def validation_message(errors: list[dict[str, Any]] | Any) -> str:
 
 async def unspin_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UnspinError)
-    return error_response(request, exc.http_status, error_code(exc), str(exc))
+    retry = getattr(exc, "retry_after", None)
+    headers = {"retry-after": str(retry)} if retry is not None else None
+    return error_response(request, exc.http_status, error_code(exc), str(exc), headers)
+
+
+async def client_gone_handler(request: Request, exc: Exception) -> Response:
+    """The client hung up before sending its whole request: its doing, not a bug, so no
+    traceback; the answer goes nowhere."""
+    log.info("unspin: the client left during %s %s", request.method, request.url.path)
+    return Response(status_code=400, headers={"connection": "close"})
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
@@ -143,4 +148,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnspinError, unspin_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(ClientDisconnect, client_gone_handler)
     app.add_exception_handler(Exception, bug_handler)

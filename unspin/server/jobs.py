@@ -210,7 +210,7 @@ async def _run_input(engine: Engine, job: Job, item: inputs.Input) -> None:
             )
             continue
         try:
-            job.add(name, await engine.within(engine.analyze(article)))
+            job.add(name, await engine.within(engine.analyze(article, shed=False)))  # it waits
         except UnspinError as err:
             job.fail(name, err)
 

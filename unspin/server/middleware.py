@@ -7,7 +7,9 @@ absent (chunked) or lies; and headers must be added to every response, errors in
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import Iterable
 
 from starlette.datastructures import MutableHeaders
@@ -64,6 +66,17 @@ class BodyTooLargeError(StarletteHTTPException):
         )
 
 
+class BodyTimeoutError(StarletteHTTPException):
+    """Raised from ``receive`` when the body has not arrived in time (a client that declares
+    more than it sends, or trickles it, must not hold a connection and a handler open)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            status_code=408,
+            detail=f"The request body did not arrive within {seconds:g} seconds; send it again.",
+        )
+
+
 async def _send_error(
     scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
 ) -> None:
@@ -72,11 +85,13 @@ async def _send_error(
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies larger than ``max_bytes`` with a JSON 413."""
+    """Refuse request bodies larger than ``max_bytes`` with a JSON 413, and bodies that take
+    longer than ``timeout`` seconds (from the end of the headers) with a 408."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,12 +105,22 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        body_done = False  # after the body, receive() waits for a disconnect: no time limit
+        loop = asyncio.get_running_loop()
+        deadline = None if self.timeout is None else loop.time() + self.timeout
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done or deadline is None:
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), deadline - loop.time())
+                except TimeoutError:
+                    raise BodyTimeoutError(self.timeout or 0.0) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLargeError(limit)
             return message
@@ -108,11 +133,12 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLargeError as exc:
+        except (BodyTooLargeError, BodyTimeoutError) as exc:
             if started:  # too late to answer: the server closes the connection
-                log.warning("unspin: request body over the limit after the response began")
+                log.info("unspin: request body refused after the response began: %s", exc.detail)
                 return
-            await _send_error(scope, receive, send, 413, "too_large", str(exc.detail))
+            code = "too_large" if exc.status_code == 413 else "request_timeout"
+            await _send_error(scope, receive, send, exc.status_code, code, str(exc.detail))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -161,12 +187,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def host_name(host_header: str) -> str:
-    """``[::1]:8000`` -> ``::1``; ``Example.org:80`` -> ``example.org``."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+_HOST = re.compile(
+    r"(?:\[(?P<ip6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9][a-z0-9.-]*))(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def host_name(host_header: str) -> str | None:
+    """``[::1]:8000`` -> ``::1``; ``Example.org:80`` -> ``example.org``; None for anything
+    but a host and an optional port (``127.0.0.1:8000@evil.example``, ``a b``, ``::1``)."""
+    m = _HOST.fullmatch(host_header.strip().lower())
+    if m is None or (m.group("port") and not 0 < int(m.group("port")) < 65536):
+        return None
+    return m.group("ip6") or m.group("name")
 
 
 class RequestGuardMiddleware:
@@ -182,7 +214,12 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         host = _header(scope, b"host") or ""
-        if self.allowed is not None and host_name(host) not in self.allowed:
+        name = host_name(host)
+        if name is None:
+            message = f"The Host header {host[:100]!r} is not a host name and port."
+            await _send_error(scope, receive, send, 400, "invalid_host", message)
+            return
+        if self.allowed is not None and name not in self.allowed:
             names = ", ".join(sorted(self.allowed - {"testserver"}))
             message = (
                 f"This server answers only to {names}; the request was for "
