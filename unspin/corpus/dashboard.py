@@ -32,8 +32,8 @@ from ..report.html import content_security_policy, render_analysis
 from ..report.labels import ABBREVIATIONS, frame_label, genre_label, technique_info
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES
 from ..version import __version__
-from .query import Filters, Selection, load_selection
-from .stats import GroupStats, bootstrap_groups
+from .query import Filters, Selection, load_selection, rows_of
+from .stats import GroupStats, Resampler, bootstrap_groups
 from .store import Store
 
 __all__ = ["build_dashboard", "write_dashboard"]
@@ -140,10 +140,11 @@ def _shares(stats: GroupStats, names: Sequence[str], label: Callable[[str], str]
 def _frame_counts(store: Store, selection: Selection) -> np.ndarray:
     out = np.zeros((len(selection), len(FRAME_NAMES)), dtype=np.float32)
     column = {f: j for j, f in enumerate(FRAME_NAMES)}
-    for article_id, frame in store.rows("SELECT article_id, frame FROM frame_scores WHERE chosen"):
-        i = int(np.searchsorted(selection.ids, article_id))
-        if i < len(selection) and selection.ids[i] == article_id and frame in column:
-            out[i, column[frame]] = 1
+    found = [(a, column[f]) for a, f in store.rows("SELECT article_id, frame FROM frame_scores WHERE chosen") if f in column]
+    if found and len(selection):
+        article_ids, cols = (np.array(x, dtype=np.int64) for x in zip(*found, strict=True))
+        at, ok = rows_of(selection.ids, article_ids)
+        out[at[ok], cols[ok]] = 1
     return out
 
 
@@ -202,7 +203,7 @@ def _pairs(stats: GroupStats, measures: list[Measure]) -> list[dict[str, Any]]:
 
 
 def _time_series(
-    selection: Selection, counts: np.ndarray, outlets: list[str], period: str, resamples: int, seed: int
+    selection: Selection, counts: np.ndarray, outlets: list[str], period: str, shared: Resampler
 ) -> dict[str, Any]:
     """Per (outlet or "All outlets", period): [rate, low, high] per measure, for the script."""
     keys: list[str | None] = getattr(selection, period)
@@ -225,7 +226,7 @@ def _time_series(
             if not chosen:
                 continue
             stats = bootstrap_groups(counts, selection.words, [np.array(groups[n]) for n in chosen],
-                                     [f"{o}|{p}" for o, p in chosen], resamples=resamples, seed=seed)  # fmt: skip
+                                     [f"{o}|{p}" for o, p in chosen], resampler=shared, rest=False)  # fmt: skip
             for g, (outlet, p) in enumerate(chosen):
                 line = series.setdefault(outlet, [[[None, None, None]] * len(periods) for _ in range(counts.shape[1])])
                 for m in range(counts.shape[1]):
@@ -258,17 +259,18 @@ def build_dashboard(
     outlets = sorted(names[i] for i in by_size)
     members = [members[names.index(o)] for o in outlets]
     words = selection.words
-    outlet_stats = bootstrap_groups(counts, words, members, outlets, resamples=resamples, seed=seed)
+    shared = Resampler(len(selection), resamples, seed)  # one set of resamples for every view
+    outlet_stats = bootstrap_groups(counts, words, members, outlets, resampler=shared)
     topic_names, topic_members = selection.groups("topic")
-    topic_stats = bootstrap_groups(counts, words, topic_members, topic_names, resamples=resamples, seed=seed)
+    topic_stats = bootstrap_groups(counts, words, topic_members, topic_names, resampler=shared)
     genre_ind = np.array([[g == name for name in GENRE_NAMES] for g in selection.genre], dtype=np.float32).reshape(-1, len(GENRE_NAMES))
     ones = np.ones(len(selection))
-    genre_stats = bootstrap_groups(genre_ind, ones, members, outlets, resamples=resamples, seed=seed, per=1.0)
+    genre_stats = bootstrap_groups(genre_ind, ones, members, outlets, resampler=shared, per=1.0)
     frames = _frame_counts(store, selection)
-    frame_stats = bootstrap_groups(frames, ones, members, outlets, resamples=resamples, seed=seed, per=1.0)
+    frame_stats = bootstrap_groups(frames, ones, members, outlets, resampler=shared, per=1.0)
     months = {m for m in selection.month if m}
     period = "month" if len(months) >= 3 or not any(selection.week) else "week"
-    time = _time_series(selection, counts, outlets, period, resamples, seed)
+    time = _time_series(selection, counts, outlets, period, shared)
     script = _static("dashboard.js")
     if "</script" in script.lower():
         raise RuntimeError("dashboard.js must not contain '</script'")

@@ -130,46 +130,74 @@ class Selection:
         return names, [np.array(rows[n], dtype=np.int64) for n in names]
 
 
+def rows_of(ids: np.ndarray, article_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``ids`` (sorted) of ``article_ids``, and which of those are there at all."""
+    at = np.searchsorted(ids, article_ids)
+    found = at < len(ids)
+    found[found] = ids[at[found]] == article_ids[found]
+    return at, found
+
+
 def load_selection(
-    store: Store, filters: Filters | None = None, *, techniques: Sequence[str] = TECHNIQUE_NAMES
+    store: Store,
+    filters: Filters | None = None,
+    *,
+    techniques: Sequence[str] | None = TECHNIQUE_NAMES,
+    topics: bool = True,
 ) -> Selection:
+    """The analysed articles that pass ``filters``, with detections per technique (or, with
+    ``techniques=None``, all detections in one column, without reading the spans), and with
+    ``topics``, the members of each topic."""
     where, params = (filters or Filters()).where()
     rows = store.rows(
-        "SELECT a.id, a.words, coalesce(a.outlet, ?), a.month, a.week, coalesce(an.genre, ?) "
-        f"FROM articles a JOIN analyses an ON an.article_id = a.id WHERE {where} ORDER BY a.id",
+        "SELECT a.id, a.words, coalesce(a.outlet, ?), a.month, a.week, coalesce(an.genre, ?), "
+        f"an.detections FROM articles a JOIN analyses an ON an.article_id = a.id WHERE {where} "
+        "ORDER BY a.id",
         [UNKNOWN, UNKNOWN, *params],
     )
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    counts = np.zeros((len(ids), len(techniques)), dtype=np.float32)
-    column = {t: j for j, t in enumerate(techniques)}
-    if len(ids):
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 7
+    ids = np.array(columns[0], dtype=np.int64)
+    if techniques is None:
+        counts = np.array(columns[6], dtype=np.float32).reshape(-1, 1)
+    else:
+        counts = np.zeros((len(ids), len(techniques)), dtype=np.float32)
+        column = {t: j for j, t in enumerate(techniques)}
         marks = ",".join("?" * len(techniques))
-        for article_id, technique, n in store.rows(
-            f"SELECT s.article_id, s.technique, count(*) FROM spans s JOIN articles a "
-            f"ON a.id = s.article_id WHERE s.technique IN ({marks}) AND {where} GROUP BY 1, 2",
-            [*techniques, *params],
-        ):
-            i = int(np.searchsorted(ids, article_id))
-            if i < len(ids) and ids[i] == article_id:
-                counts[i, column[technique]] = n
-    topics: dict[str, list[int]] = {}
-    for article_id, name in store.rows(
-        "SELECT at.article_id, t.name FROM article_topics at JOIN topics t ON t.id = at.topic_id "
+        joined = "JOIN articles a ON a.id = s.article_id" if params else ""  # filters need it
+        # for every technique, no IN: the (article_id, technique) index is read in order
+        which = "1" if set(TECHNIQUE_NAMES) <= set(techniques) else f"s.technique IN ({marks})"
+        found = store.rows(
+            f"SELECT s.article_id, s.technique, count(*) FROM spans s {joined} "
+            f"WHERE {which} AND {where} GROUP BY 1, 2",
+            [*(techniques if which != "1" else ()), *params],
+        ) if len(ids) else []  # fmt: skip
+        if found:
+            article_ids, names, n = zip(*found, strict=True)
+            at, ok = rows_of(ids, np.array(article_ids, dtype=np.int64))
+            cols = np.array([column.get(t, -1) for t in names])
+            ok &= cols >= 0  # a technique this taxonomy does not know (another model)
+            counts[at[ok], cols[ok]] = np.array(n, dtype=np.float32)[ok]
+    members: dict[str, np.ndarray] = {}
+    links = store.rows(
+        "SELECT t.name, at.article_id FROM article_topics at JOIN topics t ON t.id = at.topic_id "
         "ORDER BY t.kind, t.name, at.article_id"
-    ):
-        i = int(np.searchsorted(ids, article_id))
-        if i < len(ids) and ids[i] == article_id:
-            topics.setdefault(name, []).append(i)
+    ) if topics else []  # fmt: skip
+    if links and len(ids):
+        names_, article_ids = zip(*links, strict=True)
+        at, ok = rows_of(ids, np.array(article_ids, dtype=np.int64))
+        name_arr = np.array(names_, dtype=object)
+        for name in dict.fromkeys(names_):
+            members[name] = at[ok & (name_arr == name)]
     return Selection(
         ids=ids,
-        words=np.array([r[1] for r in rows], dtype=np.float64),
-        outlet=[r[2] for r in rows],
-        month=[r[3] for r in rows],
-        week=[r[4] for r in rows],
-        genre=[r[5] for r in rows],
+        words=np.array(columns[1], dtype=np.float64),
+        outlet=list(columns[2]),
+        month=list(columns[3]),
+        week=list(columns[4]),
+        genre=list(columns[5]),
         counts=counts,
-        techniques=tuple(techniques),
-        topics={k: np.array(v, dtype=np.int64) for k, v in topics.items()},
+        techniques=tuple(techniques) if techniques is not None else ("all",),
+        topics={k: v for k, v in members.items() if len(v)},
     )
 
 
@@ -244,11 +272,11 @@ def breakdown(
     """Detections per 1,000 words (of ``technique``, or of all) for each group of ``by``."""
     filters = filters or Filters()
     technique = resolve_technique(technique)
-    selection = load_selection(store, filters, techniques=(technique,) if technique else TECHNIQUE_NAMES)
+    selection = load_selection(store, filters, techniques=(technique,) if technique else None,
+                               topics=by == "topic")
     if by == "topic" and not selection.topics:
         raise InputError("This corpus has no topics yet: run unspin corpus topics DB first.")
     names, members = selection.groups(by)
-    counts = selection.counts if technique else selection.counts.sum(axis=1, keepdims=True)
-    stats = bootstrap_groups(counts, selection.words, members, names, resamples=resamples,
+    stats = bootstrap_groups(selection.counts, selection.words, members, names, resamples=resamples,
                              level=level, seed=seed)  # fmt: skip
     return Breakdown(by=by, technique=technique, stats=stats, resamples=resamples)

@@ -75,7 +75,7 @@ MIGRATIONS: tuple[str, ...] = (
         score REAL NOT NULL,
         paragraph INTEGER
     );
-    CREATE INDEX spans_article ON spans(article_id);
+    CREATE INDEX spans_article ON spans(article_id, technique);
     CREATE INDEX spans_technique ON spans(technique, article_id);
     CREATE TABLE paragraph_labels (
         article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
