@@ -344,3 +344,18 @@ def test_web_app_corpus_page_dashboard_reports_and_api(corpus: Path) -> None:
     with TestClient(create_app(model=None)) as client:
         assert "No corpus is open" in client.get("/corpus").text
         assert client.get("/api/corpus/query").status_code == 404
+
+
+def test_datasette_metadata_describes_every_table_and_its_queries_run(corpus: Path) -> None:
+    from conftest import REPO
+
+    meta = json.loads((REPO / "docs" / "datasette-metadata.json").read_text("utf-8"))
+    db = meta["databases"]["corpus"]
+    con = sqlite3.connect(corpus)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == set(db["tables"])
+    params = {"technique": "Loaded_Language", "min_words": "10", "model_version": "0"}
+    for name, query in db["queries"].items():
+        rows = con.execute(query["sql"], params).fetchall()
+        assert name == "failures" or rows, f"canned query {name} found nothing"
+    con.close()

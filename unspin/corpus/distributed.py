@@ -27,7 +27,7 @@ from typing import Any
 
 from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import InputError
-from .records import CorpusArticle, analyze_article, load_model
+from .records import CorpusArticle, analyze_article, load_model, per_hour
 from .sources import TABLE_SUFFIXES, Failure, Metadata, Skipped, iter_articles
 from .tables import result_row, result_schema
 
@@ -44,7 +44,7 @@ class ShardsResult:
 
     @property
     def rate(self) -> float:
-        return self.analysed / self.seconds * 3600 if self.seconds else 0.0
+        return per_hour(self.analysed, self.seconds)
 
     def summary(self) -> str:
         return (

@@ -28,7 +28,13 @@ __all__ = [
     "content_hash",
     "load_model",
     "model_label",
+    "per_hour",
 ]
+
+
+def per_hour(articles: int, seconds: float) -> float:
+    """A throughput in articles per hour."""
+    return articles / seconds * 3600 if seconds else 0.0
 
 
 def content_hash(text: str) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import UnspinError
-from .records import CorpusArticle, Findings, analyze_article, load_model, model_label
+from .records import CorpusArticle, Findings, analyze_article, load_model, model_label, per_hour
 from .sources import Failure, Metadata, Skipped, iter_articles
 from .store import Store
 
@@ -57,7 +57,7 @@ class AddResult:
     @property
     def rate(self) -> float:
         """Articles analysed per hour."""
-        return self.analysed / self.seconds * 3600 if self.seconds else 0.0
+        return per_hour(self.analysed, self.seconds)
 
     def summary(self) -> str:
         return (

@@ -95,14 +95,19 @@ class Skipped:
 Event = CorpusArticle | Failure | Skipped
 
 
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """A small TOML file of the user's (``what`` names it in messages)."""
+    try:
+        return tomllib.loads(Path(path).read_text("utf-8"))
+    except OSError as err:
+        raise InputError(f"Cannot read {what} {path}: {err.strerror or err}.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{what.capitalize()} {path} is not valid TOML ({err}).") from None
+
+
 def load_outlet_map(path: str | Path) -> dict[str, str]:
     """The ``[outlets]`` table of a TOML file: ``"domain or name" = "Outlet"``."""
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except OSError as err:
-        raise InputError(f"Cannot read the outlet map {path}: {err.strerror or err}.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"The outlet map {path} is not valid TOML ({err}).") from None
+    data = read_toml(path, "the outlet map")
     table = data.get("outlets")
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise InputError(

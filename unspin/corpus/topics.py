@@ -15,7 +15,6 @@ Rules file::
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .sources import read_toml
 from .store import Store
 
 __all__ = ["Rule", "TopicsResult", "assign_topics", "load_rules"]
@@ -57,12 +57,7 @@ def _keyword(word: str) -> re.Pattern[str]:
 
 def load_rules(path: str | Path) -> list[Rule]:
     """The ``[topics.NAME]`` tables of a TOML file, each with ``keywords`` (a list)."""
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except OSError as err:
-        raise InputError(f"Cannot read the topic rules {path}: {err.strerror or err}.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"The topic rules {path} are not valid TOML ({err}).") from None
+    data = read_toml(path, "the topic rules")
     topics = data.get("topics")
     if not isinstance(topics, dict) or not topics:
         raise InputError(f"{path} has no [topics.NAME] tables with keywords = [...].")
