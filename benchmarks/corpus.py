@@ -13,8 +13,10 @@ on a local 2-worker Dask cluster, and queries and the dashboard over 100,000 sto
   outlets, 24 months, about 10 detections each, 10 topics), then `unspin corpus query --by
   outlet` (a new process, start-up included) and `unspin corpus report`, both timed whole.
 
-Prints one line per measure and the machine's load average, since other work on the
-machine slows every number.
+Prints one line per measure with its wall-clock time and the CPU time it used, and the
+machine's load average: on a busy machine wall-clock times grow with the load, and CPU time
+(all processes of the command added up, divided by the cores for throughput) says what the
+same work takes on idle cores.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,29 +51,40 @@ def articles(n: int) -> list[str]:
     return [f"{base}\n\nFiled as story number {i} of this benchmark." for i in range(n)]
 
 
-def _cli(*args: str) -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of every finished child process and its own children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cli(*args: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `unspin corpus` command in a new process."""
+    started, cpu = time.perf_counter(), _cpu()
     subprocess.run([sys.executable, "-m", "unspin.cli", "corpus", *args], check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu() - cpu
 
 
-def _analyse(texts: list[str]) -> int:
+def _analyse(texts: list[str]) -> tuple[int, float]:
     model = load_model(None)
+    cpu = time.process_time()
     for text in texts:
         article = from_text(text)
         analyze_article(CorpusArticle.from_article(article, source="bench"), model)
-    return len(texts)
+    return len(texts), time.process_time() - cpu
 
 
-def model_throughput(texts: list[str], workers: int) -> float:
-    """Articles/hour of the model alone on ``workers`` processes, model already loaded."""
+def model_throughput(texts: list[str], workers: int) -> tuple[float, float]:
+    """Articles/hour of the model alone on ``workers`` processes, model already loaded:
+    (measured, and from CPU time as on ``workers`` idle cores)."""
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         list(pool.map(_analyse, [texts[:1]] * workers))  # load the model in every worker
         chunks = [texts[i::workers] for i in range(workers)]
         started = time.perf_counter()
-        done = sum(pool.map(_analyse, chunks))
-        return done / (time.perf_counter() - started) * 3600
+        results = list(pool.map(_analyse, chunks))
+        wall = time.perf_counter() - started
+    done, cpu = sum(r[0] for r in results), sum(r[1] for r in results)
+    return done / wall * 3600, done / (cpu / workers) * 3600
 
 
 def synthetic_store(path: Path, n: int, seed: int = 0) -> None:
@@ -118,39 +132,42 @@ def main() -> None:
         root = Path(tmp)
         source = root / "articles.jsonl"
         source.write_text("".join(json.dumps({"text": t, "outlet": "Bench"}) + "\n" for t in texts))
-        seconds = _cli("add", str(root / "c.db"), str(source), "--workers", str(args.workers))
-        add_rate = args.articles / seconds * 3600
-        print(f"corpus add: {args.articles} articles of {words:.0f} words in {seconds:.1f} s "
-              f"= {add_rate:,.0f} articles/hour ({args.workers} workers, start-up included)")
-        ceiling = model_throughput(texts, args.workers)
-        print(f"model alone: {ceiling:,.0f} articles/hour ({args.workers} processes, model loaded; "
-              f"corpus add reaches {add_rate / ceiling:.0%} of it)")
+        wall, cpu = _cli("add", str(root / "c.db"), str(source), "--workers", str(args.workers))
+        add_rate, add_idle = args.articles / wall * 3600, args.articles / (cpu / args.workers) * 3600
+        print(f"corpus add: {args.articles} articles of {words:.0f} words in {wall:.1f} s "
+              f"= {add_rate:,.0f} articles/hour ({args.workers} workers, start-up included); "
+              f"{cpu:.1f} CPU s = {add_idle:,.0f} articles/hour on {args.workers} idle cores")
+        ceiling, ceiling_idle = model_throughput(texts, args.workers)
+        print(f"model alone: {ceiling:,.0f} articles/hour ({args.workers} processes, model loaded); "
+              f"{ceiling_idle:,.0f} on {args.workers} idle cores, by CPU time "
+              f"(corpus add reaches {add_idle / ceiling_idle:.0%} of it)")
 
         shards = []
         for i in range(4):
             shard = root / f"shard-{i}.jsonl"
             shard.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts[i::4]))
             shards.append(str(shard))
-        seconds = _cli("shards", *shards, "-o", str(root / "results"), "--workers", str(args.workers))
+        wall, cpu = _cli("shards", *shards, "-o", str(root / "results"), "--workers", str(args.workers))
         print(f"distributed (Dask, local cluster of {args.workers} workers): {args.articles} articles "
-              f"in {seconds:.1f} s = {args.articles / seconds * 3600:,.0f} articles/hour "
-              f"(cluster start-up included), beside {add_rate:,.0f} for corpus add")
-        seconds = _cli("import", str(root / "d.db"), *map(str, sorted((root / "results").iterdir())))
-        print(f"corpus import of the results: {seconds:.1f} s")
+              f"in {wall:.1f} s = {args.articles / wall * 3600:,.0f} articles/hour (cluster start-up "
+              f"included); {cpu:.1f} CPU s = {args.articles / (cpu / args.workers) * 3600:,.0f} "
+              f"on {args.workers} idle cores; corpus add: {add_rate:,.0f} ({add_idle:,.0f} idle)")
+        wall, cpu = _cli("import", str(root / "d.db"), *map(str, sorted((root / "results").iterdir())))
+        print(f"corpus import of the results: {wall:.1f} s ({cpu:.1f} CPU s)")
 
         big = root / "big.db"
         started = time.perf_counter()
         synthetic_store(big, args.stored)
         print(f"synthetic store: {args.stored:,} articles in {time.perf_counter() - started:.1f} s")
         for technique in ([], ["--technique", "Loaded_Language"]):
-            seconds = _cli("query", str(big), "--by", "outlet", *technique, "-f", "csv")
+            wall, cpu = _cli("query", str(big), "--by", "outlet", *technique, "-f", "csv")
             what = technique[1] if technique else "all techniques"
-            print(f"query --by outlet ({what}) over {args.stored:,} articles: {seconds:.2f} s "
-                  "(a new process, 1,000 bootstrap resamples)")
-        seconds = _cli("report", str(big), "-o", str(root / "dashboard.html"))
+            print(f"query --by outlet ({what}) over {args.stored:,} articles: {wall:.2f} s, "
+                  f"{cpu:.2f} CPU s (a new process, 1,000 bootstrap resamples)")
+        wall, cpu = _cli("report", str(big), "-o", str(root / "dashboard.html"))
         size = (root / "dashboard.html").stat().st_size
-        print(f"dashboard over {args.stored:,} articles: {seconds:.1f} s (a new process; "
-              f"{size / 1e6:.1f} MB, 20 reports beside it)")
+        print(f"dashboard over {args.stored:,} articles: {wall:.1f} s, {cpu:.1f} CPU s (a new "
+              f"process; {size / 1e6:.1f} MB, 20 reports beside it)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -359,3 +359,14 @@ def test_datasette_metadata_describes_every_table_and_its_queries_run(corpus: Pa
         rows = con.execute(query["sql"], params).fetchall()
         assert name == "failures" or rows, f"canned query {name} found nothing"
     con.close()
+
+
+def test_workers_that_cannot_load_the_model_stop_the_run_cleanly(tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    broken.mkdir()
+    shutil.copy(DEFAULT_DIR / "model.json", broken / "model.json")  # and no weights
+    source = write_jsonl(tmp_path / "a.jsonl", example_rows(3))
+    with pytest.raises(UnspinError, match="worker processes stopped before analysing anything"):
+        add(tmp_path / "b.db", [str(source)], settings=Settings(model_dir=str(broken)), workers=1)
+    with open_store(tmp_path / "b.db") as store:
+        assert store.status(None).articles == 0

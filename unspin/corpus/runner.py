@@ -108,6 +108,7 @@ class _Workers:
         self.workers = workers
         self.model_dir = model_dir
         self.pool: ProcessPoolExecutor | None = None
+        self.answered = 0  # tasks this pool's workers finished: 0 when a pool breaks = cannot start
 
     def submit(self, articles: list[CorpusArticle]) -> Future[list[Findings | str]]:
         if self.pool is None:
@@ -118,7 +119,13 @@ class _Workers:
         return self.pool.submit(_analyse_chunk, articles)
 
     def restart(self) -> None:
+        if self.answered == 0:
+            raise UnspinError(
+                "The worker processes stopped before analysing anything (see the messages "
+                "above: the model may not load); nothing was lost: fix the cause and run again."
+            )
         self.close(wait=False)
+        self.answered = 0
 
     def close(self, *, wait: bool = True) -> None:
         if self.pool is not None:
@@ -257,6 +264,8 @@ def add(
                         return
                     message = "its analysis stopped the worker process (out of memory?)"
                     outcomes = [message] * len(entry.articles)
+                else:
+                    pool.answered += 1
                 in_flight -= 1
                 for article, outcome in zip(entry.articles, outcomes, strict=True):
                     if isinstance(outcome, Findings):
