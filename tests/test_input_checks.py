@@ -199,3 +199,38 @@ def test_local_files_are_named_by_their_file_name(tmp_path: Path, settings: Sett
         result = CliRunner().invoke(cli, ["analyze", str(path), "--format", fmt, "--no-color"])
         assert result.exit_code == 0, result.output
         assert "council-report.txt" in result.stdout and "Source unknown" not in result.stdout
+
+
+# ------------------------------------------------------------------ what bounds time and memory
+
+
+def test_a_text_over_the_token_cap_is_refused_before_the_model() -> None:
+    from unspin.analyze import MAX_TOKENS
+
+    with pytest.raises(TooLargeError, match=f"tokens; the limit is {MAX_TOKENS:,}"):
+        unspin.analyze(BODY + " " + "&" * (MAX_TOKENS + 1))
+
+
+def test_a_page_with_too_many_tags_is_refused() -> None:
+    from unspin.ingest import from_html
+    from unspin.ingest.html import MAX_HTML_TAGS
+
+    page = "<html><body>" + "<p>Yes.</p>" * (MAX_HTML_TAGS // 2) + f"<p>{BODY}</p></body></html>"
+    with pytest.raises(InputError, match="HTML tags"):
+        from_html(page)
+
+
+def test_a_feed_cannot_define_entities() -> None:
+    """Its internal DTD subset is dropped: no entity expansion (quadratic blowup), no
+    external entities (XXE)."""
+    from unspin.ingest import from_feed
+
+    doc = (
+        '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY big "EXPANDED-ENTITY">'
+        '<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><title>F</title>'
+        f"<item><title>T &big;</title><description>{BODY} &big; &xxe;</description></item>"
+        "</channel></rss>"
+    )
+    article = from_feed(doc.encode())[0]
+    assert "EXPANDED-ENTITY" not in article.text + (article.title or "")
+    assert "root:" not in article.text

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from .config import Settings, load_settings
 from .document import Analysis, Article
-from .errors import InputError
+from .errors import InputError, TooLargeError
 from .ingest import Source, Upload, check_text, from_text
 from .ingest import load as load_source
 from .model import Model
@@ -20,6 +20,9 @@ from .model import load as load_model
 NO_MODEL_NOTE = (
     "No trained model is installed: this analysis has no technique, genre or frame detections."
 )
+# The model's memory grows with tokens, about 5 KB each: this bounds one analysis near 1.2 GB.
+# A million characters of English is about 220,000 tokens; of punctuation, a million.
+MAX_TOKENS = 250_000
 
 
 def installed_model(settings: Settings | None = None) -> Model | None:
@@ -34,7 +37,23 @@ def analyze_with(model: Model | None, article: Article) -> Analysis:
     with no detections that says so. Every analysis in unspin is made here."""
     if model is None:
         return Analysis(article=article, notes=[NO_MODEL_NOTE])
+    _check_tokens(model, article)
     return model.analyze(article)
+
+
+def _check_tokens(model: Model, article: Article) -> None:
+    """TooLargeError for a text of more than MAX_TOKENS tokens. A token spans at least one
+    character, so only texts longer than that are tokenized here."""
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None or len(article.text) <= MAX_TOKENS:
+        return
+    tokens = len(tokenizer.encode(article.text, add_special_tokens=False).ids)
+    if tokens > MAX_TOKENS:
+        name = article.url or article.id or "The text"
+        raise TooLargeError(
+            f"{name} is too long for the model ({tokens:,} tokens; the limit is "
+            f"{MAX_TOKENS:,}, about 200,000 words of ordinary text): analyse a shorter part."
+        )
 
 
 def checked(item: object, settings: Settings) -> Article:

@@ -17,6 +17,9 @@ from .text import from_parts
 for _name in ("trafilatura", "htmldate", "courlan"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
 
+# Extraction time and memory grow with the markup (400,000 paragraphs take trafilatura half a
+# minute and most of a GB); a news page has a few thousand tags.
+MAX_HTML_TAGS = 100_000
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 
 
@@ -49,6 +52,13 @@ def extract(html: str | bytes, *, url: str | None = None) -> Extracted | None:
         html = bytes(html)
     if not (html.strip() if isinstance(html, str) else html.strip()):
         return None
+    tags = html.count("<") if isinstance(html, str) else html.count(b"<")
+    if tags > MAX_HTML_TAGS:
+        raise InputError(
+            f"{url or 'The page'} has {tags:,} HTML tags; unspin reads pages of at most "
+            f"{MAX_HTML_TAGS:,} (an article's page has a few thousand): save the article's "
+            "text as a .txt file instead."
+        )
     try:
         doc = bare_extraction(
             html,
