@@ -337,3 +337,13 @@ def test_many_empty_gzip_members_are_bounded(private_settings: Settings) -> None
         start = time.monotonic()
         assert fetch(server.url(), settings=private_settings).body == b""
     assert time.monotonic() - start < 5
+
+
+def test_ending_by_caps_every_fetch_inside_it(private_settings: Settings) -> None:
+    """The server's fetches for one request (a feed's links included) end when it gives up."""
+    with hs.serving(hs.slow_headers) as server, fetch_module.ending_by(time.monotonic() + 0.6):
+        err, first = _timed_fetch(server.url(), private_settings)
+        assert isinstance(err, FetchError) and "time the request had left" in str(err)
+        err, second = _timed_fetch(server.url(), private_settings)  # none left: at once
+        assert isinstance(err, FetchError)
+    assert 0.5 < first < 1.2 and second < 0.1

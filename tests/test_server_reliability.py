@@ -156,6 +156,26 @@ def test_slow_web_sites_hold_neither_text_analyses_nor_fetch_threads(live: LiveA
         assert r.status_code == 200, r.text
 
 
+def test_an_uploaded_feed_whose_links_are_slow_ends_with_its_request(live: LiveApp) -> None:
+    """Each entry links to a page that trickles its headers: the request gives up after 2 s,
+    and every fetch it started ends then too (not one fetch deadline per entry)."""
+    with hs.serving(hs.slow_headers) as slow, hs.serving(hs.respond(hs.PAGE)) as good:
+        items = "".join(
+            f"<item><title>E{i}</title><link>{slow.url(f'/{i}')}</link></item>" for i in range(6)
+        )
+        feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>{items}</channel></rss>'
+        started = time.monotonic()
+        r = httpx.post(
+            live.url + "/api/analyze", timeout=10,
+            files={"file": ("feed.xml", feed.encode(), "application/rss+xml")},
+        )  # fmt: skip
+        assert r.status_code in (422, 504) and time.monotonic() - started < 3.0, r.text
+        time.sleep(0.2)
+        url_started = time.monotonic()
+        r = httpx.post(live.url + "/api/analyze", json={"url": good.url()}, timeout=10)
+        assert r.status_code == 200 and time.monotonic() - url_started < 1.9, r.text
+
+
 def test_a_full_queue_answers_503_with_retry_after_at_once() -> None:
     settings = DEFAULT_SETTINGS.with_options(server_workers=1, server_queue_seconds=0.5)
     limits = httpx.Limits(max_connections=12)

@@ -23,6 +23,8 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -57,6 +59,7 @@ MAX_ENCODING_LAYERS = 4  # nobody compresses a page more than twice; a long stac
 _PIECE = 64 * 1024  # decoded bytes produced per step: bounds memory whatever the ratio
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_ENDS_BY: ContextVar[float | None] = ContextVar("unspin_fetch_ends_by", default=None)
 
 
 @dataclass(frozen=True)
@@ -470,11 +473,28 @@ def _fetch_hops(url: str, settings: Settings, deadline: _Deadline) -> FetchedRes
     )
 
 
+@contextmanager
+def ending_by(deadline: float | None) -> Iterator[None]:
+    """Every fetch made inside (in this thread) ends by ``deadline`` (``time.monotonic()``)
+    at the latest, whatever its own timeout: the server's fetches for a request, a feed's
+    links included, end when the request gives up, and so free their thread."""
+    token = _ENDS_BY.set(deadline)
+    try:
+        yield
+    finally:
+        _ENDS_BY.reset(token)
+
+
 def fetch(url: str, *, settings: Settings = DEFAULT_SETTINGS) -> FetchedResponse:
-    """GET ``url`` safely, within ``settings.fetch_timeout`` seconds all told.
+    """GET ``url`` safely, within ``settings.fetch_timeout`` seconds all told (or less,
+    inside :func:`ending_by`).
 
     Raises BlockedURLError, FetchError or TooLargeError, and nothing else."""
-    deadline = _Deadline(settings.fetch_timeout)
+    seconds = settings.fetch_timeout
+    ends_by = _ENDS_BY.get()
+    if ends_by is not None and ends_by - time.monotonic() < seconds:
+        seconds = ends_by - time.monotonic()
+    deadline = _Deadline(seconds)
     try:
         return _fetch_hops(url, settings, deadline)
     except (_TimeUp, httpcore.TimeoutException):
@@ -483,6 +503,8 @@ def fetch(url: str, *, settings: Settings = DEFAULT_SETTINGS) -> FetchedResponse
                 f"{url} stopped answering (nothing for {settings.read_timeout:g} seconds); "
                 "try again later."
             ) from None
+        if seconds < settings.fetch_timeout:
+            raise FetchError(f"{url} was not fetched in the time the request had left.") from None
         raise FetchError(
             f"{url} took too long to download (the limit is {settings.fetch_timeout:g} "
             "seconds for the whole fetch, UNSPIN_FETCH_TIMEOUT); try again later."

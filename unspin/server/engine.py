@@ -30,6 +30,7 @@ from ..analyze import analyze_with, installed_model
 from ..config import Settings
 from ..document import Analysis, Article
 from ..errors import InputError, ModelError, UnspinError
+from ..fetch import ending_by
 from ..ingest import check_text, from_text
 from ..model import Model
 from . import inputs
@@ -160,22 +161,18 @@ class Engine:
         return await asyncio.wrap_future(pool.submit(fn, *args))
 
     async def load(self, item: inputs.Input) -> list[Article]:
-        """Read and check one input: a URL in the fetch pool, the rest in the parse pool."""
+        """Read and check one input: pasted text in the parse pool; a URL or an upload (a
+        feed's entries may link to pages) in the fetch pool."""
         await self.start()
-        if isinstance(item, inputs.URLInput):
-            return await self._in_pool(self._fetch, self._load_url, item, _DEADLINE.get())
-        return await self._in_pool(self._parse, inputs.load, item, self.settings)
+        if isinstance(item, inputs.TextInput | inputs.LoadedInput):  # fetches nothing
+            return await self._in_pool(self._parse, inputs.load, item, self.settings)
+        return await self._in_pool(self._fetch, self._load_bounded, item, _DEADLINE.get())
 
-    def _load_url(self, item: inputs.URLInput, deadline: float | None) -> list[Article]:
-        """Fetch within what is left of the request's time: when the request gives up, its
-        fetch ends too and frees its thread (a thread cannot be interrupted)."""
-        settings = self.settings
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ServerTimeoutError(f"{item.url} was not fetched: the request ran out of time.")
-            settings = settings.with_options(fetch_timeout=min(settings.fetch_timeout, left))
-        return inputs.load(item, settings)
+    def _load_bounded(self, item: inputs.Input, deadline: float | None) -> list[Article]:
+        """Whatever this fetches ends when the request gives up, and frees its thread (a
+        thread cannot be interrupted: its fetches must end on their own)."""
+        with ending_by(deadline):
+            return inputs.load(item, self.settings)
 
     async def load_one_article(self, item: inputs.Input) -> Article:
         articles = await self.load(item)

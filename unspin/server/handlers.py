@@ -106,7 +106,8 @@ def validation_message(errors: list[dict[str, Any]] | Any) -> str:
 async def unspin_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UnspinError)
     retry = getattr(exc, "retry_after", None)
-    headers = {"retry-after": str(retry)} if retry is not None else None
+    # a client told to come back later reconnects then: no keep-alive connection to go stale
+    headers = {"retry-after": str(retry), "connection": "close"} if retry is not None else None
     return error_response(request, exc.http_status, error_code(exc), str(exc), headers)
 
 
