@@ -101,12 +101,12 @@ def decode_article(
         else:
             on_para[p, t] = False  # nothing visible to show: no label either
     spans = []
-    for (p, t), rs in runs.items():
+    for (pi, ti), rs in runs.items():
         best = max(r.strength for r in rs)
         for r in rs:
             start, end = _visible(text, offsets, r)  # type: ignore[misc]
-            score = float(paragraph_probs[p, t]) * r.strength / max(best, 1e-9)
-            spans.append(Span(technique=names[t], start=start, end=end, score=round(score, 4)))
+            score = float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9)
+            spans.append(Span(technique=names[ti], start=start, end=end, score=round(score, 4)))
     spans.sort(key=lambda sp: (sp.start, -sp.end, sp.technique))
     return spans, on_para
 
