@@ -203,6 +203,18 @@ class Engine:
         workers = max(1, self.settings.server_workers)
         return self._queued_chars * self._seconds_per_char / workers
 
+    def check_busy(self) -> None:
+        """ServerBusyError (503) when a new request would wait behind more than
+        ``settings.server_queue_seconds`` of model work."""
+        wait = self.queue_seconds()
+        if self.waiting and wait > self.settings.server_queue_seconds:
+            retry = max(1, math.ceil(wait))
+            raise ServerBusyError(
+                f"The server is busy: {self.active + self.waiting} analyses are ahead of this "
+                f"one. Try again in {retry} second{'s' * (retry != 1)}.",
+                retry_after=retry,
+            )
+
     async def analyze(self, article: Article, *, shed: bool = True) -> Analysis:
         """Analyse in the model pool, one slot per running analysis.
 
@@ -213,14 +225,8 @@ class Engine:
         """
         await self.start()
         assert self._slots is not None
-        wait = self.queue_seconds()
-        if shed and self.waiting and wait > self.settings.server_queue_seconds:
-            retry = max(1, math.ceil(wait))
-            raise ServerBusyError(
-                f"The server is busy: {self.active + self.waiting} analyses are ahead of this "
-                f"one. Try again in {retry} second{'s' * (retry != 1)}.",
-                retry_after=retry,
-            )
+        if shed:
+            self.check_busy()
         loop = asyncio.get_running_loop()
         chars = max(len(article.text), _MIN_CHARS)
         self._queued_chars += chars
@@ -254,7 +260,10 @@ class Engine:
         return await asyncio.wrap_future(future)
 
     async def analyze_input(self, item: inputs.Input) -> Analysis:
-        """Load and analyse one single-article input, within the request timeout."""
+        """Load and analyse one single-article input, within the request timeout; refused
+        at once, before it is read, when the model's queue is full."""
+        await self.start()
+        self.check_busy()
 
         async def work() -> Analysis:
             return await self.analyze(await self.load_one_article(item))
