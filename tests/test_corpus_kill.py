@@ -35,7 +35,14 @@ def _add(db: Path, source: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "unspin.cli", "corpus", "add", str(db), str(source), "--workers", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
         start_new_session=True,  # its own process group: the kill takes the workers too
+        preexec_fn=_default_sigint,
     )  # fmt: skip
+
+
+def _default_sigint() -> None:
+    """Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a job in
+    the background of a shell): Python then turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _run(db: Path, source: Path) -> float:
@@ -76,6 +83,13 @@ def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(tmp_path: Path
             assert stored == distinct, f"duplicates after a kill at {delay:.2f} s"
         kills.append((round(delay, 2), stored))
     assert any(0 < stored < N_ARTICLES - 5 for _, stored in kills), f"no kill landed mid-run: {kills}"
+    # and Ctrl-C, as a terminal sends it to the whole process group: a clean stop
+    proc = _add(killed, source)
+    time.sleep(rng.uniform(2.0, 4.0))
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130 and b"run the same command" in err, err.decode()
     _run(killed, source)
 
     expected, got = dump(clean), dump(killed)

@@ -20,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 from ..config import DEFAULT_SETTINGS, Settings
@@ -101,6 +102,18 @@ def _analyse_chunk(articles: list[CorpusArticle]) -> list[Findings | str]:
     return out
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Workers:
     """A pool of model-holding processes, started only when something needs analysing."""
 
@@ -112,8 +125,14 @@ class _Workers:
 
     def submit(self, articles: list[CorpusArticle]) -> Future[list[Findings | str]]:
         if self.pool is None:
+            # Workers fork from a server that imports unspin once, started with Ctrl-C
+            # ignored: they inherit that, so Ctrl-C stops the main process only, cleanly.
+            context = get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            with _sigint_ignored():
+                forkserver.ensure_running()
             self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                self.workers, mp_context=context, initializer=_init_worker,
                 initargs=(self.model_dir,),
             )  # fmt: skip
         return self.pool.submit(_analyse_chunk, articles)
