@@ -20,8 +20,8 @@ _MAX_SEMEVAL_TITLE_CHARS = 300
 _ARTICLE_ID = re.compile(r"article(\d+)")
 _BYLINE = re.compile(r"\s*by[:\s]\s*(.+?)\s*", re.I)
 _BYLINE_TAIL = re.compile(r"\s*[,|\u2022\u00b7\u2013\u2014]\s*|\s+-\s+")  # "By Jo Roe, Reuters"
-_NAME_PARTICLES = frozenset("and & de del della der den di du da la le van von al bin ibn y".split())
-_NOT_NAMES = frozenset("the a an this that these those any all our their its his her my your no".split())
+_NAME_PARTICLES = frozenset(["and", "&", "de", "del", "della", "der", "den", "di", "du", "da", "la", "le", "van", "von", "al", "bin", "ibn", "y"])
+_NOT_NAMES = frozenset(["the", "a", "an", "this", "that", "these", "those", "any", "all", "our", "their", "its", "his", "her", "my", "your", "no"])
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
