@@ -30,6 +30,7 @@ from ..model.runtime import OnnxModel
 from ..model.windows import Encoded
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 from .data import LabeledArticle
+from .windows_data import token_targets
 
 GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 MIN_SUPPORT = 4
@@ -224,6 +225,4 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
 
 
 def _token_gold(r: Raw) -> np.ndarray:
-    from .windows_data import token_targets
-
     return token_targets(r.encoded.offsets, r.article.spans)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cli import handle_errors
+from ..cli_common import handle_errors
 from ..model import DEFAULT_DIR
 from .loop import TrainConfig
 from .pipeline import run
