@@ -6,11 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("torch")  # unspin.train needs the `train` extra
-
-from unspin.train.data import HELD_OUT, DataReport, LabeledArticle, load_translated, split  # noqa: E402
+from unspin.train.data import HELD_OUT, DataReport, LabeledArticle, load_translated, split
 
 
 def _write(path: Path, text: str) -> None:

@@ -114,6 +114,26 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+# one process per core: numpy's BLAS in each must not start a thread per core as well
+# (oversubscribed, its threads spin and every worker slows down several times)
+_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@contextlib.contextmanager
+def _one_thread_each() -> Iterator[None]:
+    """The environment the worker processes start with: one thread for every math library."""
+    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
+    os.environ.update(_ONE_THREAD)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class _Workers:
     """A pool of model-holding processes, started only when something needs analysing."""
 
@@ -129,7 +149,7 @@ class _Workers:
             # ignored: they inherit that, so Ctrl-C stops the main process only, cleanly.
             context = get_context("forkserver")
             context.set_forkserver_preload([__name__])
-            with _sigint_ignored():
+            with _sigint_ignored(), _one_thread_each():
                 forkserver.ensure_running()
             self.pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker,
