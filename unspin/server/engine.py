@@ -45,9 +45,15 @@ PARSE_THREADS = 2  # texts and uploads read, comparisons built
 _MIN_CHARS = 1000  # an analysis costs at least this many characters' time (fixed overhead)
 # When the request being served gives up (time.monotonic()), for the fetches it starts.
 _DEADLINE: ContextVar[float | None] = ContextVar("unspin_request_deadline", default=None)
-_WARM_TEXT = (
-    "Warm-up\n\nThe council met on Tuesday and agreed, after a long debate, to repair the "
-    "old bridge before winter. Everyone knows it cannot wait any longer."
+# As long as a short article (several windows): the warm-up also gives the model's first
+# cost per character, which the queue's bound relies on before real requests refine it.
+_WARM_TEXT = "Warm-up\n\n" + "\n\n".join(
+    [
+        "The council met on Tuesday and agreed, after a long debate, to repair the old bridge "
+        "before winter. Everyone knows it cannot wait any longer, the mayor said, and the "
+        "engineers agreed that the work should start in October."
+    ]
+    * 16
 )
 
 
@@ -91,7 +97,7 @@ class Engine:
             self.model_error = err
             log.error("unspin: the model could not be loaded: %s", err)
             return
-        article = from_text(_WARM_TEXT)
+        article = from_text(_WARM_TEXT[: self.settings.max_text_chars])
         check_text(article, self.settings)
         if self.model is not None:
             try:
@@ -190,7 +196,7 @@ class Engine:
         analysis = analyze_with(self.model, article)
         cost = (time.perf_counter() - started) / max(len(article.text), _MIN_CHARS)
         previous = self._seconds_per_char
-        self._seconds_per_char = cost if previous == 0 else 0.8 * previous + 0.2 * cost
+        self._seconds_per_char = cost if previous == 0 else 0.7 * previous + 0.3 * cost
         return analysis
 
     def _analyze_sync(self, article: Article) -> Analysis:
