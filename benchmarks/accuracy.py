@@ -229,29 +229,25 @@ def label_rates(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, tupl
     return out
 
 
-def test_articles() -> list[Article]:
+def test_articles() -> list[LabeledArticle]:
     out = []
     for path in sorted(TEST_ARTICLES.glob("article*.txt")):
         text = read_text(path)
-        out.append(to_article(LabeledArticle(id=path.stem, text=text, lines=semeval_lines(text))))
+        out.append(LabeledArticle(id=path.stem, text=text, lines=semeval_lines(text), annotated=False))
     return out
 
 
-def rate_summary(model: OnnxModel, articles: list, label: str) -> dict[str, float]:
-    """Techniques per 1,000 words, share of paragraphs flagged, labels per paragraph, genre mix."""
-    words = spans = flagged = paras = labels = 0
-    genres: Counter[str] = Counter()
-    for art in articles:
-        an = model.analyze(art)
-        words += an.article.word_count
-        spans += len(an.spans)
-        paras += len(an.paragraphs)
-        flagged += sum(1 for p in an.paragraphs if p.techniques)
-        labels += sum(len(p.techniques) for p in an.paragraphs)
-        genres[an.genre] += 1
+def rate_summary(rows: list[dict], articles: list[LabeledArticle], label: str) -> dict[str, float]:
+    """Techniques per 1,000 words, share of paragraphs flagged, labels per paragraph, genre mix,
+    from the model's rows (``model_rows``) for ``articles``."""
+    words = sum(len(a.text.split()) for a in articles)
+    spans = sum(len(r["spans"]) for r in rows)
+    paras = sum(len(r["paragraphs"]) for r in rows)
+    flagged = sum(1 for r in rows for labels in r["paragraphs"].values() if labels)
+    labels = sum(len(ls) for r in rows for ls in r["paragraphs"].values())
     out = {"spans_per_1k_words": 1000 * spans / max(words, 1), "share_paragraphs_flagged": flagged / max(paras, 1),
            "labels_per_paragraph": labels / max(paras, 1)}
-    mix = ", ".join(f"{g} {n}" for g, n in genres.most_common())
+    mix = ", ".join(f"{g} {n}" for g, n in Counter(r["genre"] for r in rows).most_common())
     print(f"  {label}: {out['spans_per_1k_words']:.1f} spans per 1,000 words; "
           f"{100 * out['share_paragraphs_flagged']:.0f}% of paragraphs flagged; "
           f"{out['labels_per_paragraph']:.2f} labels per paragraph; genre: {mix}")
@@ -301,10 +297,11 @@ def main() -> None:
         subsets["translated only"] = [a for a in evald if a.source != "en"]
         subsets["in-distribution (English opinion)"] = in_distribution(evald)
     out: dict = {"data": name, "results": {}}
+    position = {id(a): i for i, a in enumerate(evald)}
     for title, arts in subsets.items():
         if not arts:
             continue
-        idx = [evald.index(a) for a in arts]
+        idx = [position[id(a)] for a in arts]
         results = {k: scores([rows[i] for i in idx], arts) for k, rows in systems.items()}
         table(f"{title}: {len(arts)} articles", results)
         out["results"][title] = results
@@ -317,14 +314,16 @@ def main() -> None:
     for title, arts in subsets.items():
         paras = sum(len(a.paragraph_labels) for a in arts)
         if paras:
-            p, g = label_rates([systems[model_name][evald.index(a)] for a in arts], arts)["all"]
+            p, g = label_rates([systems[model_name][position[id(a)]] for a in arts], arts)["all"]
             print(f"  labels per paragraph, {title}: predicted {p / paras:.2f}, gold {g / paras:.2f}")
     if TEST_ARTICLES.is_dir() and not args.data:
         print("\nrates: validation (English articles) vs the 54 unlabelled 2022 test articles")
-        en_val = [to_article(a) for a in evald if a.source == "en"]
-        out["rates"] = {"validation_english": rate_summary(model, en_val, "validation, English"),
-                        "test_2022": rate_summary(model, test_articles(),
-                                                  "2022 test articles")}
+        en_val = [a for a in evald if a.source == "en"]
+        tests = test_articles()
+        out["rates"] = {
+            "validation_english": rate_summary([systems[model_name][position[id(a)]] for a in en_val], en_val,
+                                               "validation, English"),
+            "test_2022": rate_summary(model_rows(model, tests), tests, "2022 test articles")}
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 
