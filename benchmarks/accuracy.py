@@ -87,7 +87,7 @@ def scores(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, float | N
 def model_rows(model: OnnxModel, evald: list[LabeledArticle]) -> list[dict]:
     rows = []
     for i, a in enumerate(evald):
-        an = model.analyze(to_article(a))
+        an = model.analyze(to_article(a), a.style)
         lines = {p.index: p.line for p in an.article.paragraphs}
         rows.append({
             "genre": an.genre, "frames": an.frames,

@@ -156,15 +156,26 @@ def test_multilabel_and_single_label_f1() -> None:
 
 
 def test_decode_bridges_short_gaps_but_not_paragraph_breaks() -> None:
-    text = "a b c d e f g"
+    text = "x b c k e f g"
     offsets, words = _text_tokens(text)
     probs = np.array([[0.9], [0.1], [0.9], [0.1], [0.1], [0.1], [0.9]])
     para = np.zeros(7, dtype=int)
     spans = decode_spans(probs, offsets, words, para, np.array([0.5]), ("A",), text, gaps=np.array([1]))
-    assert [text[s.start : s.end] for s in spans] == ["a b c", "g"]
+    assert [text[s.start : s.end] for s in spans] == ["x b c", "g"]
     para[2:] = 1  # the gap now separates two paragraphs: never bridged
     spans = decode_spans(probs, offsets, words, para, np.array([0.5]), ("A",), text, gaps=np.array([1]))
-    assert [text[s.start : s.end] for s in spans] == ["a", "c", "g"]
+    assert [text[s.start : s.end] for s in spans] == ["x", "c", "g"]
+
+
+def test_decode_never_highlights_only_function_words() -> None:
+    text = "the war machine of the regime"
+    offsets, words = _text_tokens(text)
+    probs = np.array([[0.9], [0.2], [0.2], [0.9], [0.9], [0.2]])  # peaks on "the", "of the"
+    spans = decode_spans(probs, offsets, words, np.zeros(6, dtype=int), np.array([0.5]), ("A",), text)
+    assert spans == []
+    spans, on = decode_article(probs, np.array([[0.8]]), offsets, words, np.zeros(6, dtype=int),
+                               np.array([0.5]), np.array([0.5]), ("A",), text)
+    assert [text[s.start : s.end] for s in spans] == [] and not on.any()  # no evidence: no label
 
 
 def test_best_threshold_picks_the_first_best_and_falls_back_when_nothing_scores() -> None:

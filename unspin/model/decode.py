@@ -12,6 +12,7 @@ paragraph's (the best span of a paragraph carries it, weaker ones proportionally
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +49,25 @@ def _runs(wprob: np.ndarray, on: np.ndarray, t: int, token_para: np.ndarray) -> 
     return out
 
 
+# A highlight must hold a word that can carry a technique: a token head whose signal is
+# spread thin over a paragraph peaks on words like "a" or "of", and a reader rightly
+# rejects such a highlight.
+FUNCTION_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours yourself yourselves s t d ll m re ve
+""".split())  # noqa: SIM905 (a word list reads best as text)
+WORD = re.compile(r"\w+")
+
+
 def _visible(text: str, offsets: np.ndarray, run: Run) -> tuple[int, int] | None:
     start, end = int(offsets[run.a, 0]), int(offsets[run.b - 1, 1])
-    return (start, end) if any(ch.isalnum() for ch in text[start:end]) else None
+    words = WORD.findall(text[start:end].lower())
+    return (start, end) if any(w not in FUNCTION_WORDS for w in words) else None
 
 
 def decode_article(

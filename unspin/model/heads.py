@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .text_features import TEXT_KEYS, TextFeatures
+
+# Annotation styles the paragraph head can predict. The English SemEval annotators mark
+# about half as many techniques per paragraph as the teams whose articles we read in
+# machine translation; the head learns that difference as one offset per technique
+# (``paragraph_mt_b``), so the translated data teaches what each technique looks like
+# without teaching the English default to flag as densely.
+STYLES = ("en", "mt")
+
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
@@ -53,9 +62,9 @@ def paragraph_features(
 def article_features(
     hidden: np.ndarray, token_probs: np.ndarray, paragraph_probs: np.ndarray, kind: str
 ) -> np.ndarray:
-    """The input of an article-level head. ``mean``: the mean encoder output over the
-    article; ``mean+rates``: that, plus the mean token and paragraph probability of every
-    technique (how much persuasion there is separates reporting from opinion)."""
+    """The encoder-based input of an article-level head. ``mean``: the mean encoder output
+    over the article; ``mean+rates``: that, plus the mean token and paragraph probability
+    of every technique (how much persuasion there is separates reporting from opinion)."""
     h, t = hidden.shape[1], token_probs.shape[1]
     mean = hidden.mean(0) if len(hidden) else np.zeros(h, dtype=np.float32)
     if kind == "mean":
@@ -67,18 +76,40 @@ def article_features(
 
 class Heads:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        # Which features the article heads read is stored with their weights.
+        # Which features the article heads read is stored with their weights: an encoder
+        # pooling (see ``article_features``) or ``text`` (``TextFeatures``).
         self.inputs = {k: str(weights.get(f"{k}_input", "mean")) for k in ("genre", "frame")}
-        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items() if not k.endswith("_input")}
+        self.text = TextFeatures.from_weights(weights)
+        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()
+                  if not k.endswith("_input") and k not in TEXT_KEYS}
 
-    def __call__(self, hidden: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> HeadOutputs:
-        """``hidden`` [N, H] one row per token; ``token_para`` [N] paragraph index or -1."""
+    def __call__(self, hidden: np.ndarray, token_para: np.ndarray, n_paragraphs: int, text: str = "",
+                 style: str = "en") -> HeadOutputs:
+        """``hidden`` [N, H] one row per token; ``token_para`` [N] paragraph index or -1;
+        ``style``: whose annotation density the paragraph head predicts (``STYLES``)."""
+        if style not in STYLES:
+            raise ValueError(f"unknown annotation style {style!r}; expected one of {STYLES}")
         w = self.w
         token = hidden @ w["token_w"].T + w["token_b"]
         probs = sigmoid(token)
         feats = paragraph_features(hidden, probs, token_para, n_paragraphs)
         paragraph = feats @ w["paragraph_w"].T + w["paragraph_b"]
+        if style == "mt" and "paragraph_mt_b" in w:
+            paragraph = paragraph + w["paragraph_mt_b"]
         pprobs = sigmoid(paragraph)
-        genre = article_features(hidden, probs, pprobs, self.inputs["genre"]) @ w["genre_w"].T + w["genre_b"]
-        frames = article_features(hidden, probs, pprobs, self.inputs["frame"]) @ w["frame_w"].T + w["frame_b"]
+        words = self.text(text, n_paragraphs) if self.text is not None else None
+
+        def article_input(kind: str) -> np.ndarray:
+            if kind == "text":
+                if words is None:
+                    raise ValueError("this head reads text features, but the model has none")
+                return words
+            return article_features(hidden, probs, pprobs, kind)
+
+        genre = article_input(self.inputs["genre"]) @ w["genre_w"].T + w["genre_b"]
+        frames = article_input(self.inputs["frame"]) @ w["frame_w"].T + w["frame_b"]
+        if "frame_text_w" in w and words is not None:
+            # Two views of the topic, averaged: the encoder's and the words'.
+            frames = (frames + words @ w["frame_text_w"].T + w["frame_text_b"]) / 2
         return HeadOutputs(token=token, paragraph=paragraph, genre=genre, frames=frames)
+

@@ -48,7 +48,7 @@ class Raw:
 def raw_outputs(model: OnnxModel, articles: list[LabeledArticle], progress=None) -> list[Raw]:
     result = []
     for a in articles:
-        enc, tp, out = model.logits(a.text, [(s, e) for _, s, e in a.lines])
+        enc, tp, out = model.logits(a.text, [(s, e) for _, s, e in a.lines], a.style)
         result.append(Raw(a, enc, tp, out))
         if progress:
             progress()
@@ -85,14 +85,18 @@ def _fit_genre(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarr
     return round(float(np.exp(res.x[0])), 3), np.round(bias, 3)
 
 
-def _cap_rates(probs: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Raise each threshold until its technique is predicted at most ``MAX_RATE`` times as
-    often as it occurs (at least once)."""
+def _cap_rates(probs: np.ndarray, gold: np.ndarray, thresholds: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Raise each threshold until, within every group of rows (annotation style), its
+    technique is predicted at most ``MAX_RATE`` times as often as it occurs there (at least
+    once). Capping each style on its own keeps the denser translated labels from licensing
+    dense predictions on English news."""
     out = thresholds.copy()
-    for i in range(len(out)):
-        limit = max(MAX_RATE * gold[:, i].sum(), 1.0)
-        while (probs[:, i] >= out[i]).sum() > limit and out[i] < 0.99:
-            out[i] = round(out[i] + 0.01, 3)
+    for g in np.unique(groups):
+        rows = groups == g
+        for i in range(len(out)):
+            limit = max(MAX_RATE * gold[rows, i].sum(), 1.0)
+            while (probs[rows, i] >= out[i]).sum() > limit and out[i] < 0.99:
+                out[i] = round(out[i] + 0.01, 3)
     return out
 
 
@@ -188,10 +192,11 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     tok_logits = np.concatenate([r.out.token for r in raws])
     tok_gold = np.concatenate([_token_gold(r) for r in raws])
     # paragraph head
-    par_logits, par_gold = [], []
+    par_logits, par_gold, par_style = [], [], []
     for r in all_raws:
         for i, (line, _, _) in enumerate(r.article.lines):
             if line in r.article.paragraph_labels:
+                par_style.append(r.article.style)
                 par_logits.append(r.out.paragraph[i])
                 g = np.zeros(len(TECHNIQUE_NAMES))
                 for name in r.article.paragraph_labels[line]:
@@ -211,7 +216,7 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     }
     pprob = sigmoid(pl / temperature["paragraph"])
     para = _label_thresholds(pprob, pg > 0, TECHNIQUE_NAMES)
-    para_th = _cap_rates(pprob, pg, np.array([para[n] for n in TECHNIQUE_NAMES]))
+    para_th = _cap_rates(pprob, pg, np.array([para[n] for n in TECHNIQUE_NAMES]), np.array(par_style))
     thresholds: dict = {
         "paragraph": {n: float(v) for n, v in zip(TECHNIQUE_NAMES, para_th, strict=True)},
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),

@@ -29,6 +29,11 @@ class LabeledArticle:
     annotated: bool = True  # has span and paragraph annotation (subtask 3)
     source: str = "en"  # "en", or "mt-<lang>" for a machine-translated article
 
+    @property
+    def style(self) -> str:
+        """Whose annotation density its labels follow (``unspin.model.heads.STYLES``)."""
+        return "en" if self.source == "en" else "mt"
+
 
 @dataclass
 class DataReport:

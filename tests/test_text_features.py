@@ -1,0 +1,80 @@
+"""The article-level text features and the annotation-style offset of the heads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unspin.model.heads import Heads
+from unspin.model.text_features import STYLE_NAMES, TextFeatures, style_features
+
+REPORT = ('The ministry said on Tuesday that 42 people were evacuated. "We are monitoring the river," '
+          "a spokesman told reporters, according to a statement.")
+OPINION = "I think we must stop this madness now! Why should you pay for their mistakes? We deserve better!"
+
+
+def feature(text: str, name: str) -> float:
+    return float(style_features(text, 1)[STYLE_NAMES.index(name)])
+
+
+def test_style_features_tell_a_report_from_an_opinion() -> None:
+    assert feature(REPORT, "attributions") > 10 > feature(OPINION, "attributions")
+    assert feature(REPORT, "quoted share") > 0.15 and feature(OPINION, "quoted share") == 0
+    assert feature(OPINION, "first person singular") > 0 == feature(REPORT, "first person singular")
+    assert feature(OPINION, "exclamation marks") > 0 == feature(REPORT, "exclamation marks")
+    assert feature(REPORT, "numbers") > 0 == feature(OPINION, "numbers")
+
+
+def test_style_features_of_empty_text_are_finite() -> None:
+    assert np.isfinite(style_features("", 0)).all()
+
+
+def test_text_features_round_trip_through_weights() -> None:
+    texts = [REPORT, OPINION, REPORT + " More.", OPINION + " Again!"]
+    text = TextFeatures.fit(texts, [1, 1, 1, 1], min_df=2, max_words=50)
+    again = TextFeatures.from_weights(text.weights())
+    assert again is not None
+    np.testing.assert_allclose(again(REPORT, 1), text(REPORT, 1))
+    vocabulary = list(text.weights()["words_vocabulary"])
+    assert "said" in vocabulary and "zebra" not in vocabulary  # kept only if in >= min_df articles
+    words = text(REPORT, 1)[: len(vocabulary)]
+    assert np.linalg.norm(words) == pytest.approx(1.0, rel=1e-5)  # L2-normalised TF-IDF
+    assert not text("zebra giraffe", 1)[: len(vocabulary)].any()  # unknown words count for nothing
+
+
+def _weights(rng: np.random.Generator, h: int, t: int) -> dict[str, np.ndarray]:
+    return {
+        "token_w": rng.normal(size=(t, h)), "token_b": np.zeros(t),
+        "paragraph_w": rng.normal(size=(t, 2 * h + t)), "paragraph_b": np.zeros(t),
+        "genre_w": rng.normal(size=(3, h)), "genre_b": np.zeros(3),
+        "frame_w": rng.normal(size=(5, h)), "frame_b": np.zeros(5),
+    }
+
+
+def test_translated_style_adds_its_offset_to_paragraphs_only() -> None:
+    rng = np.random.default_rng(1)
+    w = _weights(rng, 4, 3) | {"paragraph_mt_b": np.array([1.0, -2.0, 0.5])}
+    hidden = rng.normal(size=(5, 4)).astype(np.float32)
+    para = np.array([0, 0, 1, 1, -1])
+    en, mt = Heads(w)(hidden, para, 2), Heads(w)(hidden, para, 2, style="mt")
+    np.testing.assert_allclose(mt.paragraph - en.paragraph, np.tile(w["paragraph_mt_b"], (2, 1)), rtol=1e-5)
+    np.testing.assert_allclose(mt.genre, en.genre)
+    with pytest.raises(ValueError, match="annotation style"):
+        Heads(w)(hidden, para, 2, style="fr")
+
+
+def test_text_genre_head_reads_the_text_and_frames_average_both_views() -> None:
+    rng = np.random.default_rng(2)
+    text = TextFeatures.fit([REPORT, OPINION], [1, 1], min_df=1, max_words=30)
+    d = len(text(REPORT, 1))
+    w = _weights(rng, 4, 3) | text.weights() | {
+        "genre_w": rng.normal(size=(3, d)), "genre_input": np.array("text"),
+        "frame_text_w": rng.normal(size=(5, d)), "frame_text_b": np.zeros(5)}
+    hidden = rng.normal(size=(5, 4)).astype(np.float32)
+    para = np.zeros(5, dtype=int)
+    out = Heads(w)(hidden, para, 1, REPORT)
+    x = text(REPORT, 1)
+    np.testing.assert_allclose(out.genre, x @ w["genre_w"].T, rtol=1e-4)
+    joint = hidden.mean(0) @ w["frame_w"].T
+    np.testing.assert_allclose(out.frames, (joint + x @ w["frame_text_w"].T) / 2, rtol=1e-4)
+    assert not np.allclose(Heads(w)(hidden, para, 1, OPINION).genre, out.genre)
