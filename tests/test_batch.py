@@ -152,8 +152,14 @@ def test_ctrl_c_during_a_write_waits_for_the_line(
         return written
 
     monkeypatch.setattr(os, "write", half_write_then_sigint)
-    with pytest.raises(KeyboardInterrupt):
-        run_batch(corpus, out)
+    # A process started in the background by a shell inherits an ignored SIGINT: Ctrl-C
+    # must be live here for the test to mean anything.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(corpus, out)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert ids_in(out) == IDS[:2]
     assert out.read_bytes().endswith(b"\n")
 
