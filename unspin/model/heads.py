@@ -59,29 +59,21 @@ def paragraph_features(
     return feats
 
 
-def article_features(
-    hidden: np.ndarray, token_probs: np.ndarray, paragraph_probs: np.ndarray, kind: str
-) -> np.ndarray:
-    """The encoder-based input of an article-level head. ``mean``: the mean encoder output
-    over the article; ``mean+rates``: that, plus the mean token and paragraph probability
-    of every technique (how much persuasion there is separates reporting from opinion)."""
-    h, t = hidden.shape[1], token_probs.shape[1]
-    mean = hidden.mean(0) if len(hidden) else np.zeros(h, dtype=np.float32)
-    if kind == "mean":
-        return mean
-    rates = token_probs.mean(0) if len(token_probs) else np.zeros(t, dtype=np.float32)
-    para = paragraph_probs.mean(0) if len(paragraph_probs) else np.zeros(t, dtype=np.float32)
-    return np.concatenate([mean, rates, para]).astype(np.float32)
+def article_mean(hidden: np.ndarray) -> np.ndarray:
+    """The mean encoder output over the article: what the jointly trained article heads read."""
+    return hidden.mean(0) if len(hidden) else np.zeros(hidden.shape[1], dtype=np.float32)
 
 
 class Heads:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        # Which features the article heads read is stored with their weights: an encoder
-        # pooling (see ``article_features``) or ``text`` (``TextFeatures``).
-        self.inputs = {k: str(weights.get(f"{k}_input", "mean")) for k in ("genre", "frame")}
         self.text = TextFeatures.from_weights(weights)
+        # Which features the genre head reads is stored with its weights: the encoder's mean
+        # output ("mean") or the text features ("text").
+        self.genre_reads_text = str(weights.get("genre_input", "mean")) == "text"
+        if self.genre_reads_text and self.text is None:
+            raise ValueError("the genre head reads text features, but the model has none")
         self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()
-                  if not k.endswith("_input") and k not in TEXT_KEYS}
+                  if k != "genre_input" and k not in TEXT_KEYS}
 
     def __call__(self, hidden: np.ndarray, token_para: np.ndarray, n_paragraphs: int, text: str = "",
                  style: str = "en") -> HeadOutputs:
@@ -91,25 +83,16 @@ class Heads:
             raise ValueError(f"unknown annotation style {style!r}; expected one of {STYLES}")
         w = self.w
         token = hidden @ w["token_w"].T + w["token_b"]
-        probs = sigmoid(token)
-        feats = paragraph_features(hidden, probs, token_para, n_paragraphs)
+        feats = paragraph_features(hidden, sigmoid(token), token_para, n_paragraphs)
         paragraph = feats @ w["paragraph_w"].T + w["paragraph_b"]
         if style == "mt" and "paragraph_mt_b" in w:
             paragraph = paragraph + w["paragraph_mt_b"]
-        pprobs = sigmoid(paragraph)
+        mean = article_mean(hidden)
         words = self.text(text, n_paragraphs) if self.text is not None else None
-
-        def article_input(kind: str) -> np.ndarray:
-            if kind == "text":
-                if words is None:
-                    raise ValueError("this head reads text features, but the model has none")
-                return words
-            return article_features(hidden, probs, pprobs, kind)
-
-        genre = article_input(self.inputs["genre"]) @ w["genre_w"].T + w["genre_b"]
-        frames = article_input(self.inputs["frame"]) @ w["frame_w"].T + w["frame_b"]
+        genre_input = words if self.genre_reads_text and words is not None else mean
+        genre = genre_input @ w["genre_w"].T + w["genre_b"]
+        frames = mean @ w["frame_w"].T + w["frame_b"]
         if "frame_text_w" in w and words is not None:
             # Two views of the topic, averaged: the encoder's and the words'.
             frames = (frames + words @ w["frame_text_w"].T + w["frame_text_b"]) / 2
         return HeadOutputs(token=token, paragraph=paragraph, genre=genre, frames=frames)
-

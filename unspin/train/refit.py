@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from ..evaluation import best_threshold, macro_f1_single
-from ..model.heads import article_features, paragraph_features, sigmoid
+from ..model.heads import article_mean, paragraph_features, sigmoid
 from ..model.runtime import OnnxModel
 from ..model.text_features import TextFeatures
 from ..model.windows import token_paragraphs
@@ -63,8 +63,7 @@ def pool(model: OnnxModel, a: LabeledArticle) -> Pooled:
             g = np.zeros(len(TECHNIQUE_NAMES), dtype=np.float32)
             g[[t_index[n] for n in a.paragraph_labels[line]]] = 1
             labelled.append((i, g))
-    mean = article_features(hidden, probs, np.zeros((0, len(TECHNIQUE_NAMES))), "mean")
-    return Pooled(a, mean, paras, labelled)
+    return Pooled(a, article_mean(hidden), paras, labelled)
 
 
 def fit_ovr(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
