@@ -123,7 +123,7 @@ def test_heads_pool_paragraphs_like_training() -> None:
     }
     hidden = rng.normal(size=(6, h)).astype(np.float32)
     para = np.array([0, 0, 1, 1, 1, -1])
-    out = Heads(w)(hidden, para, 2)
+    out = Heads(w)(hidden, para, [(0, 0), (0, 0)])
     assert out.token.shape == (6, t) and out.paragraph.shape == (2, t)
     probs = 1 / (1 + np.exp(-out.token))
     feats = np.concatenate([hidden[2:5].mean(0), hidden[2:5].max(0), probs[2:5].max(0)])
@@ -176,6 +176,27 @@ def test_decode_never_highlights_only_function_words() -> None:
     spans, on = decode_article(probs, np.array([[0.8]]), offsets, words, np.zeros(6, dtype=int),
                                np.array([0.5]), np.array([0.5]), ("A",), text)
     assert [text[s.start : s.end] for s in spans] == [] and not on.any()  # no evidence: no label
+
+
+def test_sentence_level_techniques_show_whole_sentences() -> None:
+    text = "U.S. officials met. She lied about it wildly today. Then they left!"
+    offsets, words = _text_tokens(text)
+    probs = np.zeros((len(offsets), 2))
+    lied = [i for i, (s, e) in enumerate(offsets) if text[s:e] in ("lied", "wildly")]
+    probs[lied] = 0.9  # two runs of both techniques in the second sentence
+    para = np.zeros(len(offsets), dtype=int)
+    spans, on = decode_article(probs, np.array([[0.8, 0.7]]), offsets, words, para, np.array([0.5, 0.5]),
+                               np.array([0.5, 0.5]), ("Doubt", "LL"), text, sentence_level=np.array([True, False]))
+    shown = [(s.technique, text[s.start : s.end]) for s in spans]
+    assert ("Doubt", "She lied about it wildly today.") in shown  # one sentence, shown once
+    assert sum(t == "Doubt" for t, _ in shown) == 1
+    assert [w for t, w in shown if t == "LL"] == ["lied", "wildly"]  # phrase-level: the words
+    assert on.all()
+    probs[:] = 0
+    probs[[i for i, (s, e) in enumerate(offsets) if text[s:e] == "officials"], 0] = 0.9
+    spans, _ = decode_article(probs, np.array([[0.8, 0.0]]), offsets, words, para, np.array([0.5, 0.5]),
+                              np.array([0.5, 0.5]), ("Doubt", "LL"), text, sentence_level=np.array([True, False]))
+    assert [text[s.start : s.end] for s in spans] == ["U.S. officials met."]  # "U.S." ends no sentence
 
 
 def test_best_threshold_picks_the_first_best_and_falls_back_when_nothing_scores() -> None:

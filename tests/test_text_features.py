@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unspin.model.heads import Heads
-from unspin.model.text_features import STYLE_NAMES, TextFeatures, style_features
+from unspin.model.heads import Heads, ParagraphWords
+from unspin.model.text_features import STYLE_NAMES, TextFeatures, Tfidf, style_features
 
 REPORT = ('The ministry said on Tuesday that 42 people were evacuated. "We are monitoring the river," '
           "a spokesman told reporters, according to a statement.")
@@ -42,6 +42,47 @@ def test_text_features_round_trip_through_weights() -> None:
     assert not text("zebra giraffe", 1)[: len(vocabulary)].any()  # unknown words count for nothing
 
 
+TWO = [(0, 0), (0, 0)]  # two (empty) paragraphs
+
+
+def test_tfidf_counts_word_pairs_sublinearly() -> None:
+    tfidf = Tfidf.fit(["so called experts", "the so called plan", "a plan"], min_df=2, max_terms=10, ngrams=2)
+    assert sorted(tfidf.vocabulary) == ["called", "plan", "so", "so called"]
+    x = tfidf("So called, so called experts plan")
+    assert np.linalg.norm(x) == pytest.approx(1.0, rel=1e-5)
+    i = tfidf.index
+    # "so called" occurs twice: 1 + log 2 times its IDF; "plan" once (1 x IDF); IDFs of terms
+    # in 2 of 3 texts are equal, so the ratio is the sublinear count alone.
+    assert x[i["so called"]] / x[i["plan"]] == pytest.approx(1 + np.log(2), rel=1e-5)
+    assert "called experts" not in i  # in one text only
+    m = tfidf.matrix(["so called", "nothing known"])
+    np.testing.assert_allclose(m.toarray()[0], tfidf("so called"), rtol=1e-6)
+    assert m[1].nnz == 0
+
+
+def test_paragraph_words_view_is_averaged_into_the_paragraph_logits() -> None:
+    rng = np.random.default_rng(3)
+    texts = ["They are traitors!", "The meeting ends at noon."]
+    tfidf = Tfidf.fit(texts, min_df=1, max_terms=50, ngrams=2)
+    words = ParagraphWords(tfidf, rng.normal(size=(3, len(tfidf.idf))), np.array([0.1, 0.2, 0.3]),
+                           np.array([1.0, 1.0, 1.0]), 0.4)
+    base = _weights(rng, 4, 3)
+    w = base | words.weights()
+    text = " ".join(texts)
+    bounds = [(0, len(texts[0])), (len(texts[0]) + 1, len(text))]
+    hidden = rng.normal(size=(5, 4)).astype(np.float32)
+    para = np.array([0, 0, 1, 1, 1])
+    alone = Heads(base)(hidden, para, bounds, text).paragraph
+    both = Heads(w)(hidden, para, bounds, text)
+    view = np.stack([words.w @ tfidf(t) + words.b for t in texts])
+    np.testing.assert_allclose(both.paragraph, 0.6 * alone + 0.4 * view, rtol=1e-4, atol=1e-5)
+    mt = Heads(w)(hidden, para, bounds, text, style="mt")
+    np.testing.assert_allclose(mt.paragraph - both.paragraph, 0.4 * np.ones((2, 3)), rtol=1e-4)
+    again = ParagraphWords.from_weights(words.weights())
+    assert again is not None
+    np.testing.assert_allclose(again.logits(texts), words.logits(texts), rtol=1e-6)
+
+
 def _weights(rng: np.random.Generator, h: int, t: int) -> dict[str, np.ndarray]:
     return {
         "token_w": rng.normal(size=(t, h)), "token_b": np.zeros(t),
@@ -56,11 +97,11 @@ def test_translated_style_adds_its_offset_to_paragraphs_only() -> None:
     w = _weights(rng, 4, 3) | {"paragraph_mt_b": np.array([1.0, -2.0, 0.5])}
     hidden = rng.normal(size=(5, 4)).astype(np.float32)
     para = np.array([0, 0, 1, 1, -1])
-    en, mt = Heads(w)(hidden, para, 2), Heads(w)(hidden, para, 2, style="mt")
+    en, mt = Heads(w)(hidden, para, TWO), Heads(w)(hidden, para, TWO, style="mt")
     np.testing.assert_allclose(mt.paragraph - en.paragraph, np.tile(w["paragraph_mt_b"], (2, 1)), rtol=1e-5)
     np.testing.assert_allclose(mt.genre, en.genre)
     with pytest.raises(ValueError, match="annotation style"):
-        Heads(w)(hidden, para, 2, style="fr")
+        Heads(w)(hidden, para, TWO, style="fr")
 
 
 def test_text_genre_head_reads_the_text_and_frames_average_both_views() -> None:
@@ -72,9 +113,9 @@ def test_text_genre_head_reads_the_text_and_frames_average_both_views() -> None:
         "frame_text_w": rng.normal(size=(5, d)), "frame_text_b": np.zeros(5)}
     hidden = rng.normal(size=(5, 4)).astype(np.float32)
     para = np.zeros(5, dtype=int)
-    out = Heads(w)(hidden, para, 1, REPORT)
+    out = Heads(w)(hidden, para, [(0, len(REPORT))], REPORT)
     x = text(REPORT, 1)
     np.testing.assert_allclose(out.genre, x @ w["genre_w"].T, rtol=1e-4)
     joint = hidden.mean(0) @ w["frame_w"].T
     np.testing.assert_allclose(out.frames, (joint + x @ w["frame_text_w"].T) / 2, rtol=1e-4)
-    assert not np.allclose(Heads(w)(hidden, para, 1, OPINION).genre, out.genre)
+    assert not np.allclose(Heads(w)(hidden, para, [(0, len(OPINION))], OPINION).genre, out.genre)

@@ -70,6 +70,23 @@ def _visible(text: str, offsets: np.ndarray, run: Run) -> tuple[int, int] | None
     return (start, end) if any(w not in FUNCTION_WORDS for w in words) else None
 
 
+# A sentence ends at . ! or ? (and any closing quote or bracket) before the next sentence's
+# first character, which is not a lower-case letter ("U.S. officials" is one sentence).
+SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[^a-z\s]|\s*$)")
+
+
+def _sentences(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """The whole sentences of ``text[lo:hi]`` that ``text[start:end]`` touches."""
+    ends = [m.end() for m in SENTENCE_END.finditer(text, lo, hi)]
+    s = max((x for x in ends if x <= start), default=lo)
+    e = min((x for x in ends if x >= end), default=hi)
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
 def decode_article(
     token_probs: np.ndarray,
     paragraph_probs: np.ndarray,
@@ -82,12 +99,15 @@ def decode_article(
     text: str,
     gaps: np.ndarray | None = None,
     peak_share: float = 0.5,
+    sentence_level: np.ndarray | None = None,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
     A paragraph label whose spans all fall under their threshold is shown on its
     strongest phrase: the words around the paragraph's peak token that keep at least
-    ``peak_share`` of the peak probability.
+    ``peak_share`` of the peak probability. Spans of the techniques marked in
+    ``sentence_level`` (those annotators mark on whole clauses, like Doubt) grow to the
+    sentences they touch: "lied" alone does not show what casts the doubt.
     """
     on_para = paragraph_probs >= paragraph_thresholds
     n = len(token_probs)
@@ -117,15 +137,19 @@ def decode_article(
             runs[(int(p), int(t))] = grown
         else:
             on_para[p, t] = False  # nothing visible to show: no label either
-    spans = []
+    spans: dict[tuple[int, int, int], Span] = {}
     for (pi, ti), rs in runs.items():
         best = max(r.strength for r in rs)
+        tokens = np.flatnonzero(token_para == pi)
         for r in rs:
             start, end = _visible(text, offsets, r)  # type: ignore[misc]
-            score = float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9)
-            spans.append(Span(technique=names[ti], start=start, end=end, score=round(score, 4)))
-    spans.sort(key=lambda sp: (sp.start, -sp.end, sp.technique))
-    return spans, on_para
+            if sentence_level is not None and sentence_level[ti]:
+                start, end = _sentences(text, start, end, int(offsets[tokens[0], 0]), int(offsets[tokens[-1], 1]))
+            score = round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)
+            key = (ti, start, end)
+            if key not in spans or spans[key].score < score:  # two runs in one sentence: one span
+                spans[key] = Span(technique=names[ti], start=start, end=end, score=score)
+    return sorted(spans.values(), key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
 
 
 def _bridge(on: np.ndarray, gap: int, token_para: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The model's heads in numpy, over the stitched encoder output of a whole article.
 
-Each head is a linear layer whose weights were trained jointly with the encoder; the
-features are recomputed here exactly as the training network computes them
-(``unspin.train.net``), but over whole paragraphs and articles instead of windows.
+Each head is a linear layer, first trained jointly with the encoder, then refitted on the
+features recomputed here exactly as inference computes them, over whole paragraphs and
+articles instead of windows (``unspin.train.refit``). The genre, frame and paragraph heads
+may also read the text itself (``text_features``), which the encoder has not memorised.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text_features import TEXT_KEYS, TextFeatures
+from .text_features import TEXT_KEYS, TextFeatures, Tfidf
 
 # Annotation styles the paragraph head can predict. The English SemEval annotators mark
 # about half as many techniques per paragraph as the teams whose articles we read in
@@ -19,6 +20,13 @@ from .text_features import TEXT_KEYS, TextFeatures
 # (``paragraph_mt_b``), so the translated data teaches what each technique looks like
 # without teaching the English default to flag as densely.
 STYLES = ("en", "mt")
+
+# The paragraph head's second view: which words and word pairs a paragraph uses. A linear
+# head over the encoder's pooled paragraph loses the lexical detail that many techniques
+# hang on ("regime", "so-called", "!"); averaging the two views' logits was measured better
+# on the tuning split than either alone. Its vocabulary, weights and share in heads.npz:
+WORDS_KEYS = ("pwords_vocabulary", "pwords_idf", "pwords_ngrams")
+WORDS_HEAD = ("pwords_w", "pwords_b", "pwords_mt_b", "pwords_share")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -64,29 +72,62 @@ def article_mean(hidden: np.ndarray) -> np.ndarray:
     return hidden.mean(0) if len(hidden) else np.zeros(hidden.shape[1], dtype=np.float32)
 
 
+class ParagraphWords:
+    """The words view of the paragraph head: a linear layer over each paragraph's TF-IDF."""
+
+    def __init__(self, tfidf: Tfidf, w: np.ndarray, b: np.ndarray, mt_b: np.ndarray, share: float) -> None:
+        self.tfidf, self.w, self.b, self.mt_b, self.share = tfidf, w.astype(np.float32), b, mt_b, float(share)
+
+    @classmethod
+    def from_weights(cls, w: dict[str, np.ndarray]) -> ParagraphWords | None:
+        if not all(k in w for k in WORDS_KEYS + WORDS_HEAD):
+            return None
+        vocabulary, idf, ngrams = (np.asarray(w[k]) for k in WORDS_KEYS)
+        weights, bias, mt_bias = (np.asarray(w[k], dtype=np.float32) for k in WORDS_HEAD[:3])
+        return cls(Tfidf(vocabulary, idf, int(ngrams)), weights, bias, mt_bias, float(w["pwords_share"]))
+
+    def weights(self) -> dict[str, np.ndarray]:
+        t = self.tfidf
+        return dict(zip(WORDS_KEYS + WORDS_HEAD, (np.array(t.vocabulary), t.idf, np.array(t.ngrams), self.w, self.b,
+                                                   self.mt_b, np.array(self.share)), strict=True))
+
+    def logits(self, texts: list[str], style: str = "en") -> np.ndarray:
+        out = np.tile(self.b + (self.mt_b if style == "mt" else 0.0), (len(texts), 1)).astype(np.float32)
+        for i, text in enumerate(texts):
+            idx, values = self.tfidf.sparse(text)
+            out[i] += self.w[:, idx] @ values
+        return out
+
+
 class Heads:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.text = TextFeatures.from_weights(weights)
+        self.words = ParagraphWords.from_weights(weights)
         # Which features the genre head reads is stored with its weights: the encoder's mean
         # output ("mean") or the text features ("text").
         self.genre_reads_text = str(weights.get("genre_input", "mean")) == "text"
         if self.genre_reads_text and self.text is None:
             raise ValueError("the genre head reads text features, but the model has none")
-        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()
-                  if k != "genre_input" and k not in TEXT_KEYS}
+        skip = {"genre_input", *TEXT_KEYS, *WORDS_KEYS, *WORDS_HEAD}
+        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items() if k not in skip}
 
-    def __call__(self, hidden: np.ndarray, token_para: np.ndarray, n_paragraphs: int, text: str = "",
+    def __call__(self, hidden: np.ndarray, token_para: np.ndarray, bounds: list[tuple[int, int]], text: str = "",
                  style: str = "en") -> HeadOutputs:
         """``hidden`` [N, H] one row per token; ``token_para`` [N] paragraph index or -1;
-        ``style``: whose annotation density the paragraph head predicts (``STYLES``)."""
+        ``bounds``: each paragraph's (start, end) in ``text``; ``style``: whose annotation
+        density the paragraph head predicts (``STYLES``)."""
         if style not in STYLES:
             raise ValueError(f"unknown annotation style {style!r}; expected one of {STYLES}")
         w = self.w
+        n_paragraphs = len(bounds)
         token = hidden @ w["token_w"].T + w["token_b"]
         feats = paragraph_features(hidden, sigmoid(token), token_para, n_paragraphs)
         paragraph = feats @ w["paragraph_w"].T + w["paragraph_b"]
         if style == "mt" and "paragraph_mt_b" in w:
             paragraph = paragraph + w["paragraph_mt_b"]
+        if self.words is not None:
+            said = self.words.logits([text[s:e] for s, e in bounds], style)
+            paragraph = (1 - self.words.share) * paragraph + self.words.share * said
         mean = article_mean(hidden)
         words = self.text(text, n_paragraphs) if self.text is not None else None
         genre_input = words if self.genre_reads_text and words is not None else mean

@@ -72,6 +72,7 @@ class OnnxModel:
         self.span_gaps = np.array([th.get("span_gap", {}).get(t, 0) for t in self.techniques])
         self.paragraph_thresholds = np.array([th.get("paragraph", {}).get(t, 0.5) for t in self.techniques])
         self.peak_share = float(th.get("peak_share", 0.5))
+        self.sentence_level = np.array([t in th.get("sentence_level", ()) for t in self.techniques])
         self.genre_bias = np.array([self.meta.get("genre_bias", {}).get(g, 0.0) for g in self.meta["genres"]])
         self.frame_thresholds = np.array([th.get("frames", {}).get(f, 0.5) for f in self.frame_names])
         window = self.meta.get("window", {})
@@ -109,7 +110,7 @@ class OnnxModel:
                ) -> tuple[Encoded, np.ndarray, HeadOutputs]:
         enc, hidden = self.hidden(text)
         token_para = token_paragraphs(enc.offsets, bounds)
-        return enc, token_para, self.heads(hidden, token_para, len(bounds), text, style)
+        return enc, token_para, self.heads(hidden, token_para, bounds, text, style)
 
     @staticmethod
     def _stitch(parts: list[np.ndarray], windows: list[tuple[int, int]], n: int) -> np.ndarray:
@@ -138,7 +139,7 @@ class OnnxModel:
         spans, on = decode_article(
             s.token, s.paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
-            self.span_gaps, self.peak_share,
+            self.span_gaps, self.peak_share, self.sentence_level,
         )
         paragraphs = [
             ParagraphLabels(

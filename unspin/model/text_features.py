@@ -1,4 +1,6 @@
-"""Surface features of a whole article, read by the genre and frame heads.
+"""Surface features of text: TF-IDF over a fixed vocabulary of words (and word pairs, for
+paragraphs), and how a whole article is written. The paragraph head reads a paragraph's
+words beside the encoder; the genre and frame heads read the article's.
 
 The fine-tuned encoder has seen the genre of every training article, so its pooled output
 separates genres on those articles far better than on new ones, and the training data
@@ -60,13 +62,69 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
 
+class Tfidf:
+    """Sublinear TF-IDF over a fixed vocabulary of word n-grams (1 to ``ngrams`` tokens),
+    scaled to unit length."""
+
+    def __init__(self, vocabulary: np.ndarray, idf: np.ndarray, ngrams: int = 1):
+        self.vocabulary = [str(v) for v in vocabulary.tolist()]
+        self.index = {w: i for i, w in enumerate(self.vocabulary)}
+        self.idf = idf.astype(np.float32)
+        self.ngrams = int(ngrams)
+
+    def terms(self, text: str) -> list[str]:
+        toks = tokens(text)
+        out = list(toks)
+        for n in range(2, self.ngrams + 1):
+            out += [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+        return out
+
+    @classmethod
+    def fit(cls, texts: list[str], *, min_df: int, max_terms: int, ngrams: int = 1) -> Tfidf:
+        """Vocabulary: the ``max_terms`` most frequent terms found in at least ``min_df``
+        texts; smoothed IDF."""
+        df: Counter[str] = Counter()
+        tf: Counter[str] = Counter()
+        blank = cls(np.array([]), np.zeros(0), ngrams)
+        for t in texts:
+            terms = blank.terms(t)
+            tf.update(terms)
+            df.update(set(terms))
+        kept = sorted((w for w in df if df[w] >= min_df), key=lambda w: (-tf[w], w))[:max_terms]
+        n = len(texts)
+        idf = np.array([math.log((1 + n) / (1 + df[w])) + 1 for w in kept], dtype=np.float32)
+        return cls(np.array(kept), idf, ngrams)
+
+    def sparse(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, values) of the text's non-zero entries."""
+        counts = Counter(i for i in map(self.index.get, self.terms(text)) if i is not None)
+        idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        values = np.array([(1.0 + math.log(c)) * self.idf[i] for i, c in counts.items()], dtype=np.float32)
+        norm = float(np.linalg.norm(values))
+        return idx, values / norm if norm > 0 else values
+
+    def __call__(self, text: str) -> np.ndarray:
+        out = np.zeros(len(self.idf), dtype=np.float32)
+        idx, values = self.sparse(text)
+        out[idx] = values
+        return out
+
+    def matrix(self, texts: list[str]):  # -> scipy.sparse.csr_matrix (training only)
+        from scipy.sparse import csr_matrix
+
+        rows = [self.sparse(t) for t in texts]
+        indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+        idx = np.concatenate([i for i, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+        values = np.concatenate([v for _, v in rows]) if rows else np.zeros(0, dtype=np.float32)
+        return csr_matrix((values, idx, indptr), shape=(len(texts), len(self.idf)))
+
+
 class TextFeatures:
     """Sublinear TF-IDF over a fixed vocabulary, followed by the style features,
     standardised, clipped and weighted."""
 
     def __init__(self, vocabulary: np.ndarray, idf: np.ndarray, style_mean: np.ndarray, style_scale: np.ndarray):
-        self.index = {w: i for i, w in enumerate(vocabulary.tolist())}
-        self.idf = idf.astype(np.float32)
+        self.words = Tfidf(vocabulary, idf)
         self.style_mean = style_mean.astype(np.float32)
         self.style_scale = style_scale.astype(np.float32)
 
@@ -77,34 +135,18 @@ class TextFeatures:
         return cls(*(np.asarray(w[k]) for k in TEXT_KEYS))
 
     def weights(self) -> dict[str, np.ndarray]:
-        vocabulary = np.array(sorted(self.index, key=self.index.__getitem__))
-        return dict(zip(TEXT_KEYS, (vocabulary, self.idf, self.style_mean, self.style_scale), strict=True))
+        values = (np.array(self.words.vocabulary), self.words.idf, self.style_mean, self.style_scale)
+        return dict(zip(TEXT_KEYS, values, strict=True))
 
     @classmethod
     def fit(cls, texts: list[str], n_paragraphs: list[int], *, min_df: int = 5, max_words: int = 2000
             ) -> TextFeatures:
         """Vocabulary: the ``max_words`` most frequent tokens found in at least ``min_df``
-        articles; smoothed IDF; style features standardised on the same articles."""
-        df: Counter[str] = Counter()
-        tf: Counter[str] = Counter()
-        for t in texts:
-            toks = tokens(t)
-            tf.update(toks)
-            df.update(set(toks))
-        kept = sorted((w for w in df if df[w] >= min_df), key=lambda w: (-tf[w], w))[:max_words]
-        n = len(texts)
-        idf = np.array([math.log((1 + n) / (1 + df[w])) + 1 for w in kept], dtype=np.float32)
+        articles; style features standardised on the same articles."""
+        words = Tfidf.fit(texts, min_df=min_df, max_terms=max_words)
         style = np.stack([style_features(t, p) for t, p in zip(texts, n_paragraphs, strict=True)])
-        return cls(np.array(kept), idf, style.mean(0), 1.0 / (style.std(0) + 1e-6))
+        return cls(np.array(words.vocabulary), words.idf, style.mean(0), 1.0 / (style.std(0) + 1e-6))
 
     def __call__(self, text: str, n_paragraphs: int) -> np.ndarray:
-        counts = Counter(i for i in map(self.index.get, tokens(text)) if i is not None)
-        words = np.zeros(len(self.idf), dtype=np.float32)
-        for i, c in counts.items():
-            words[i] = (1.0 + math.log(c)) * self.idf[i]
-        norm = float(np.linalg.norm(words))
-        if norm > 0:
-            words /= norm
         z = (style_features(text, n_paragraphs) - self.style_mean) * self.style_scale
-        return np.concatenate([words, STYLE_WEIGHT * np.clip(z, -STYLE_CLIP, STYLE_CLIP)])
-
+        return np.concatenate([self.words(text), STYLE_WEIGHT * np.clip(z, -STYLE_CLIP, STYLE_CLIP)])

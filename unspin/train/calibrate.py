@@ -10,7 +10,9 @@ The tuning split is shaped like the news users bring (mostly reporting; see
   threshold, then raised until no technique is predicted more than ``MAX_RATE`` times as
   often as it occurs (over-flagging is what readers notice first);
 - span thresholds and gap lengths per technique, maximising span F1 under the joint
-  decoding that the runtime uses (:func:`unspin.model.decode.decode_article`).
+  decoding that the runtime uses (:func:`unspin.model.decode.decode_article`), where the
+  techniques that annotators mark on whole clauses (a median training span of
+  ``SENTENCE_WORDS`` words or more) are shown on whole sentences.
 Classes with too little support fall back to the shared threshold, so rare techniques are
 not tuned on noise.
 """
@@ -35,6 +37,7 @@ from .windows_data import token_targets
 GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 MIN_SUPPORT = 4
 MAX_RATE = 1.25  # most predicted labels per gold label, per technique, on the tuning split
+SENTENCE_WORDS = 10  # median words of a technique's training spans that make it sentence-level
 
 
 @dataclass
@@ -118,8 +121,18 @@ GAPS = (0, 2, 5, 10)
 PEAK_SHARES = (0.3, 0.5, 0.7)
 
 
+def sentence_level_techniques(articles: list[LabeledArticle]) -> list[str]:
+    """Techniques whose annotated spans are mostly clauses: median length of at least
+    ``SENTENCE_WORDS`` words over ``articles`` (with at least 10 spans)."""
+    words: dict[str, list[int]] = {}
+    for a in articles:
+        for name, s, e in a.spans:
+            words.setdefault(name, []).append(len(a.text[s:e].split()))
+    return [n for n in TECHNIQUE_NAMES if len(words.get(n, [])) >= 10 and np.median(words[n]) >= SENTENCE_WORDS]
+
+
 def _span_thresholds(
-    raws: list[Raw], token_t: float, para_t: float, para_th: np.ndarray
+    raws: list[Raw], token_t: float, para_t: float, para_th: np.ndarray, sentence_level: np.ndarray
 ) -> tuple[dict[str, float], dict[str, int], float]:
     """Per technique: the threshold and gap length that maximise span F1 on tune under the
     joint decoding; and the share of a paragraph's peak that its fallback phrase keeps."""
@@ -134,7 +147,7 @@ def _span_thresholds(
         pth = para_th if only is None else np.where(np.arange(k) == only, para_th, 2.0)
         for r, p, pp, g in zip(raws, probs, pprobs, gold, strict=True):
             pred, _ = decode_article(p, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, pth,
-                                     names, r.article.text, gaps, peak)
+                                     names, r.article.text, gaps, peak, sentence_level)
             c.add([(s.technique, s.start, s.end) for s in pred],
                   [x for x in g if only is None or x[0] == names[only]])
         return c.f1
@@ -176,10 +189,11 @@ def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
 
 
 def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str,
-              progress=None) -> dict:
+              sentence_level: list[str] | None = None, progress=None) -> dict:
     """Fit temperatures, the genre prior and thresholds on ``tune``; write and return
     ``model.json``. Span thresholds use the tune articles with character spans; everything
-    else uses all of them (translated ones included)."""
+    else uses all of them (translated ones included). ``sentence_level``: the techniques
+    shown on whole sentences (:func:`sentence_level_techniques` of the training split)."""
     meta_path = model_dir / "model.json"
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
     model = OnnxModel(model_dir)
@@ -218,8 +232,11 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
         "paragraph": {n: float(v) for n, v in zip(TECHNIQUE_NAMES, para_th, strict=True)},
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
     }
+    sentence_level = sentence_level or []
     thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
-        raws, temperature["token"], temperature["paragraph"], para_th)
+        raws, temperature["token"], temperature["paragraph"], para_th,
+        np.array([n in sentence_level for n in TECHNIQUE_NAMES]))
+    thresholds["sentence_level"] = list(sentence_level)
     meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
                 thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
     meta_path.write_text(json.dumps(meta, indent=1))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .calibrate import calibrate, write_base_meta
+from .calibrate import calibrate, sentence_level_techniques, write_base_meta
 from .data import DataReport, split
 from .export import export
 from .loop import TrainConfig, encoder_dir, load_all, train
@@ -40,7 +40,8 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
         decisions = refit(model_dir, parts, log=lambda m: print(m, file=sys.stderr))
         (model_dir / "refit.json").write_text(json.dumps(decisions))
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
-    calibrate(model_dir, parts["tune"], model_id=model_id, version=version, progress=lambda: bar.update(1))
+    calibrate(model_dir, parts["tune"], model_id=model_id, version=version,
+              sentence_level=sentence_level_techniques(parts["train"]), progress=lambda: bar.update(1))
     bar.close()
     if install_to is not None:
         install_to.mkdir(parents=True, exist_ok=True)

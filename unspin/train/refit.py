@@ -7,6 +7,8 @@ make them transfer to the news users bring:
 
 - the paragraph head learns one offset per technique for the translated articles, whose
   annotators labelled about twice as densely as the English ones (``heads.STYLES``);
+- the paragraph head may average the encoder's view with a view of the paragraph's words
+  and word pairs (``heads.ParagraphWords``);
 - the genre head may read how the article is written and which words it uses
   (``TextFeatures``) instead of the encoder, which has memorised the training genres;
 - the frame head may average the encoder's view with the words' view.
@@ -25,15 +27,19 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from ..evaluation import best_threshold, macro_f1_single
-from ..model.heads import article_mean, paragraph_features, sigmoid
+from ..model.heads import ParagraphWords, article_mean, paragraph_features, sigmoid
 from ..model.runtime import OnnxModel
-from ..model.text_features import TextFeatures
+from ..model.text_features import TextFeatures, Tfidf
 from ..model.windows import token_paragraphs
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 from .data import LabeledArticle
 
 TEXT_C_GRID = (0.1, 0.3, 1.0, 3.0)
 PARAGRAPH_L2 = (100.0, 300.0)  # L2 strength over ~20,000 standardised paragraphs
+WORDS_C_GRID = (4.0, 10.0)  # inverse L2 strength of the paragraph words view
+WORDS_SHARE_GRID = (0.35, 0.5)  # its share of the averaged paragraph logits
+WORDS_MAX_TERMS = 20000  # words and word pairs; 50,000 measured no better on tune
+WORDS_MT_SCALE = 3.0  # the translated-row indicator's value: a lightly penalised offset
 
 
 @dataclass
@@ -109,6 +115,26 @@ def fit_styled(x: np.ndarray, y: np.ndarray, translated: np.ndarray, l2: float
     return wn.astype(np.float32), bn.astype(np.float32), d.detach().numpy().astype(np.float32)
 
 
+def fit_words(x, y: np.ndarray, translated: np.ndarray, c: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One logistic regression per technique over sparse TF-IDF rows ``x``, with an
+    indicator column for translated rows whose weight becomes the translated offset:
+    (w, b, mt_b)."""
+    from scipy.sparse import csr_matrix, hstack
+
+    xm = hstack([x, csr_matrix(translated[:, None] * WORDS_MT_SCALE)]).tocsr()
+    k = y.shape[1]
+    w = np.zeros((k, x.shape[1]), dtype=np.float32)
+    b, mt_b = np.zeros(k, dtype=np.float32), np.zeros(k, dtype=np.float32)
+    for j in range(k):
+        if 0 < y[:, j].sum() < len(y):
+            m = LogisticRegression(C=c, max_iter=3000).fit(xm, y[:, j])
+            w[j], b[j], mt_b[j] = m.coef_[0, :-1], m.intercept_[0], m.coef_[0, -1] * WORDS_MT_SCALE
+        else:
+            b[j] = 10.0 if y[:, j].mean() > 0.5 else -10.0
+    return w, b, mt_b
+
+
 def fit_genre(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
     # Balanced classes: the head must not lean on the training prior (mostly opinion).
     m = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
@@ -149,6 +175,8 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
     """Refit the paragraph, genre and frame heads in ``model_dir/heads.npz``."""
     model = OnnxModel(model_dir)
     heads: dict[str, np.ndarray] = dict(model.heads.w)
+    if model.heads.genre_reads_text:  # refitting a refitted model: start from what it reads
+        heads["genre_input"] = np.array("text")
     pooled: dict[str, list[Pooled]] = {}
     for name in ("train", "tune"):
         tick = _progress(name, len(parts[name]))
@@ -160,25 +188,43 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
 
     # 1. Paragraph techniques, with the translated-annotation offset. The criterion weighs
     #    the English and the translated tuning articles equally: users bring English news.
-    def para_xy(ps: list[Pooled]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rows = [(p.paragraphs[i], g, p.translated) for p in ps for i, g in p.labelled]
-        return (np.stack([x for x, _, _ in rows]), np.stack([g for _, g, _ in rows]),
-                np.array([m for _, _, m in rows], dtype=np.float32))
-    (xp, yp, mp), (xpu, ypu, mpu) = para_xy(pooled["train"]), para_xy(pooled["tune"])
+    def para_xy(ps: list[Pooled]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        rows = [(p.paragraphs[i], g, p.translated, p.article.text[slice(*p.article.lines[i][1:])])
+                for p in ps for i, g in p.labelled]
+        return (np.stack([x for x, _, _, _ in rows]), np.stack([g for _, g, _, _ in rows]),
+                np.array([m for _, _, m, _ in rows], dtype=np.float32), [t for _, _, _, t in rows])
+    (xp, yp, mp, tp), (xpu, ypu, mpu, tpu) = para_xy(pooled["train"]), para_xy(pooled["tune"])
 
-    def para_score(w: np.ndarray, b: np.ndarray, d: np.ndarray) -> float:
-        probs = sigmoid(xpu @ w.T + b + mpu[:, None] * d)
+    def para_score(logits: np.ndarray) -> float:
+        probs = sigmoid(logits)
         return float(np.mean([tuned_micro_f1(probs[mpu == m], ypu[mpu == m]) for m in (0, 1) if (mpu == m).any()]))
-    no_offset = np.zeros(len(TECHNIQUE_NAMES), dtype=np.float32)
-    best_f = para_score(heads["paragraph_w"], heads["paragraph_b"], no_offset)
+    best_f = para_score(xpu @ heads["paragraph_w"].T + heads["paragraph_b"])
     log(f"paragraph head: joint {best_f:.3f} micro-F1 on tune (mean of English and translated)")
     for l2 in PARAGRAPH_L2:
         pw, pb, pd = fit_styled(xp, yp, mp, l2)
-        f = para_score(pw, pb, pd)
+        f = para_score(xpu @ pw.T + pb + mpu[:, None] * pd)
         log(f"paragraph head: refit with translated offset, L2={l2}: {f:.3f} (mean offset {pd.mean():+.2f})")
         if f > best_f:
             best_f, heads["paragraph_w"], heads["paragraph_b"], heads["paragraph_mt_b"] = f, pw, pb, pd
             decisions["paragraph"] = f"refit with translated offset, L2={l2}"
+    encoder_view = xpu @ heads["paragraph_w"].T + heads["paragraph_b"] + mpu[:, None] * heads.get(
+        "paragraph_mt_b", np.zeros(len(TECHNIQUE_NAMES), dtype=np.float32))
+
+    # 1b. The words view, averaged with the encoder's.
+    tfidf = Tfidf.fit(tp, min_df=2, max_terms=WORDS_MAX_TERMS, ngrams=2)
+    xw, xwu = tfidf.matrix(tp), tfidf.matrix(tpu)
+    for c in WORDS_C_GRID:
+        ww, wb, wd = fit_words(xw, yp, mp, c)
+        words_view = np.asarray(xwu @ ww.T) + wb + mpu[:, None] * wd
+        log(f"paragraph head: words view alone, C={c}: {para_score(words_view):.3f}")
+        for share in WORDS_SHARE_GRID:
+            f = para_score((1 - share) * encoder_view + share * words_view)
+            log(f"paragraph head: averaged with the words view, C={c}, share {share}: {f:.3f}")
+            if f > best_f:
+                best_f, words = f, ParagraphWords(tfidf, ww, wb, wd, share)
+                decisions["paragraph_words"] = f"words view, C={c}, share {share}"
+    if "paragraph_words" in decisions:
+        heads.update(words.weights())
 
     # 2. Article heads: the encoder's mean output (joint heads) or text features fitted on
     #    the training articles.
@@ -192,9 +238,10 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
         return idx, np.array([GENRE_NAMES.index(parts[split][i].genre) for i in idx])  # type: ignore[arg-type]
     labels = list(range(len(GENRE_NAMES)))
     (it, yt), (iu, yu) = genre_rows("train"), genre_rows("tune")
-    best_f = macro_f1_single((x_mean["tune"][iu] @ heads["genre_w"].T + heads["genre_b"]).argmax(1).tolist(),
+    current = x_text["tune"] if model.heads.genre_reads_text else x_mean["tune"]
+    best_f = macro_f1_single((current[iu] @ heads["genre_w"].T + heads["genre_b"]).argmax(1).tolist(),
                              yu.tolist(), labels)
-    log(f"genre head: joint {best_f:.3f} macro-F1 on tune")
+    log(f"genre head: current {best_f:.3f} macro-F1 on tune")
     for c in TEXT_C_GRID:
         gw, gb = fit_genre(x_text["train"][it], yt, c)
         f = macro_f1_single((x_text["tune"][iu] @ gw.T + gb).argmax(1).tolist(), yu.tolist(), labels)
@@ -221,5 +268,5 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
             decisions["frames"] = f"joint averaged with text features, C={c * 10}"
     if "genre_input" in heads or "frame_text_w" in heads:
         heads.update(text.weights())
-    np.savez(model_dir / "heads.npz", **heads)
+    np.savez_compressed(model_dir / "heads.npz", **heads)
     return decisions
