@@ -55,6 +55,11 @@ def test_tfidf_counts_word_pairs_sublinearly() -> None:
     # in 2 of 3 texts are equal, so the ratio is the sublinear count alone.
     assert x[i["so called"]] / x[i["plan"]] == pytest.approx(1 + np.log(2), rel=1e-5)
     assert "called experts" not in i  # in one text only
+
+
+def test_tfidf_matrix_has_the_rows_of_single_texts() -> None:
+    pytest.importorskip("scipy")  # the sparse matrix is for training (the `train` extra)
+    tfidf = Tfidf.fit(["so called experts", "the so called plan", "a plan"], min_df=2, max_terms=10, ngrams=2)
     m = tfidf.matrix(["so called", "nothing known"])
     np.testing.assert_allclose(m.toarray()[0], tfidf("so called"), rtol=1e-6)
     assert m[1].nnz == 0
