@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilabel_f1
-from unspin.model.decode import decode_article
+from unspin.model.decode import decode_article, repeated_words
 from unspin.model.heads import Heads
 from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
 
@@ -209,3 +211,53 @@ def test_best_threshold_picks_the_first_best_and_falls_back_when_nothing_scores(
     none = np.zeros(4, dtype=bool)
     assert best_threshold(probs, none, [0.1, 0.5], default=0.5) == (0.5, 0.0)
     assert best_threshold(probs, none, [0.1, 0.5]) == (0.1, 0.0)
+
+
+def test_repetition_is_shown_only_on_what_the_article_repeats() -> None:
+    text = "the swamp wins . drain the swamp now , creator"
+    offsets, words = _text_tokens(text)
+    assert repeated_words(text, offsets).tolist() == [
+        True, True, False, False, False, True, True, True, False, False]  # "the", "now": function words
+    probs = np.zeros((len(words), 2))
+    probs[-1] = 0.9  # "creator": used once, a Repetition run and the paragraph's peak for both
+    probs[6] = [0.3, 0.3]  # the second "swamp"
+    para = np.zeros(len(words), dtype=int)
+    spans, on = decode_article(probs, np.array([[0.8, 0.8]]), offsets, words, para, np.array([0.5, 0.5]),
+                               np.array([0.5, 0.5]), ("Repetition", "Loaded_Language"), text)
+    got = sorted((s.technique, text[s.start : s.end]) for s in spans)
+    assert got == [("Loaded_Language", "creator"), ("Repetition", "swamp")]
+    nothing_repeated = "a creator speaks"
+    offsets, words = _text_tokens(nothing_repeated)
+    spans, on = decode_article(np.full((3, 1), 0.9), np.array([[0.8]]), offsets, words, np.zeros(3, dtype=int),
+                               np.array([0.5]), np.array([0.5]), ("Repetition",), nothing_repeated)
+    assert spans == [] and not on.any()  # no highlight to show: no label either
+
+
+def test_fallback_phrase_is_where_both_views_point() -> None:
+    text = "they watch the sky while so called experts count fees"
+    offsets, words = _text_tokens(text)
+    probs = np.full((len(words), 1), 0.1)
+    probs[3] = 0.3  # "sky": the token head's weak peak, below the span threshold
+    probs[5:7] = 0.25  # "so called"
+    lexical = np.zeros((len(words), 1))
+    lexical[5:8] = [[2.0], [2.0], [0.5]]  # the words view: "so called" (and a little "experts")
+    para = np.zeros(len(words), dtype=int)
+    args = (probs, np.array([[0.8]]), offsets, words, para, np.array([0.5]), np.array([0.5]), ("A",), text)
+    alone, _ = decode_article(*args, peak_share=0.5)
+    both, _ = decode_article(*args, peak_share=0.5, lexical=lexical)
+    assert [text[s.start : s.end] for s in alone] == ["sky"]
+    assert [(text[s.start : s.end], s.score) for s in both] == [("so called", 0.8)]
+
+
+def test_spans_never_cut_hyphenated_or_apostrophised_words() -> None:
+    text = "a US-installed puppet said ‘no self-control’ at the Kremlin's door"
+    pieces = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", text)]
+    offsets = np.array(pieces)
+    words = np.arange(len(pieces))  # every piece its own word, as a tokenizer splits "US", "-"
+    probs = np.zeros((len(pieces), 1))
+    for piece in ("US", "-", "self", "control", "Kremlin"):
+        probs[[i for i, (s, e) in enumerate(pieces) if text[s:e] == piece]] = 0.9
+    spans = decode_spans(probs, offsets, words, np.zeros(len(pieces), dtype=int), np.array([0.5]), ("A",), text)
+    # "US-" grows to the whole word; "self" and "control" are one span; the closing quote
+    # is not part of a word.
+    assert [text[s.start : s.end] for s in spans] == ["US-installed", "self-control", "Kremlin's"]

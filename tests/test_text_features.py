@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,25 @@ def test_text_genre_head_reads_the_text_and_frames_average_both_views() -> None:
     joint = hidden.mean(0) @ w["frame_w"].T
     np.testing.assert_allclose(out.frames, (joint + x @ w["frame_text_w"].T) / 2, rtol=1e-4)
     assert not np.allclose(Heads(w)(hidden, para, [(0, len(OPINION))], OPINION).genre, out.genre)
+
+
+def test_words_view_contributions_add_up_to_each_paragraphs_logits() -> None:
+    rng = np.random.default_rng(5)
+    texts = ["They are so called experts, traitors!", "The meeting ends at noon."]
+    tfidf = Tfidf.fit(texts + ["so called plan"], min_df=1, max_terms=80, ngrams=2)
+    words = ParagraphWords(tfidf, rng.normal(size=(3, len(tfidf.idf))), np.array([0.1, 0.2, 0.3]),
+                           np.zeros(3), 0.5)
+    text = " ".join(texts)
+    bounds = [(0, len(texts[0])), (len(texts[0]) + 1, len(text))]
+    # One token per regex word, and "traitors" split into two pieces that share its word.
+    found = [(m.start(), m.end()) for m in re.finditer(r"\w+|[!]", text)]
+    t = next(i for i, (s, e) in enumerate(found) if text[s:e] == "traitors")
+    s, e = found[t]
+    offsets = np.array(found[:t] + [(s, s + 5), (s + 5, e)] + found[t + 1 :])
+    first_piece = np.ones(len(offsets), dtype=bool)
+    first_piece[t + 1] = False
+    c = words.contributions(text, bounds, offsets)
+    np.testing.assert_allclose(c[t], c[t + 1])  # both pieces carry their word's share
+    in_first = offsets[:, 0] < bounds[0][1]
+    sums = np.stack([c[first_piece & in_first].sum(0), c[first_piece & ~in_first].sum(0)])
+    np.testing.assert_allclose(sums, words.logits(texts) - words.b, rtol=1e-4, atol=1e-5)

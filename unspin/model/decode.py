@@ -2,17 +2,20 @@
 
 A word is in a technique's span when its best token clears the technique's threshold;
 consecutive such words in one paragraph form a span, which therefore always starts and
-ends on word boundaries of the original text. Spans of different techniques may overlap.
+ends on word boundaries of the original text, never inside "US-installed" or "Kremlin's".
+Spans of different techniques may overlap; those of one technique are joined.
 
 :func:`decode_article` tells one story per article: the paragraph head decides which
 techniques a paragraph uses, a span is shown only where its paragraph agrees, every
 paragraph label is backed by at least one span, and a span's confidence is its
 paragraph's (the best span of a paragraph carries it, weaker ones proportionally less).
+A Repetition highlight always holds something the article says more than once.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,9 +68,23 @@ WORD = re.compile(r"\w+")
 
 
 def _visible(text: str, offsets: np.ndarray, run: Run) -> tuple[int, int] | None:
-    start, end = int(offsets[run.a, 0]), int(offsets[run.b - 1, 1])
+    start, end = _whole_words(text, int(offsets[run.a, 0]), int(offsets[run.b - 1, 1]))
     words = WORD.findall(text[start:end].lower())
     return (start, end) if any(w not in FUNCTION_WORDS for w in words) else None
+
+
+JOINED_WORD = re.compile(r"\w+(?:[-'’]\w+)*")  # "US-installed", "Kremlin's"; not a closing quote
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to the whole hyphenated or apostrophised words it cuts: a reader
+    rejects "The US-" where the text says "The US-installed"."""
+    for m in JOINED_WORD.finditer(text, max(0, start - 60), min(len(text), end + 60)):
+        if m.start() < start < m.end():
+            start = m.start()
+        if m.start() < end < m.end():
+            end = m.end()
+    return start, end
 
 
 # A sentence ends at . ! or ? (and any closing quote or bracket) before the next sentence's
@@ -87,6 +104,38 @@ def _sentences(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, 
     return s, e
 
 
+# Techniques whose highlight must be something the article says more than once: the token
+# head alone marked words used once ("Creator", "sensory") as Repetition.
+REPEATED_ONLY = frozenset({"Repetition"})
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _token_words(text: str, offsets: np.ndarray) -> tuple[list[str], Counter[str]]:
+    """The lower-cased word each token lies in ("" for punctuation), and the article's
+    count of every word stem."""
+    found = list(WORD.finditer(text))
+    counts = Counter(_stem(m.group()) for m in found)
+    out = [""] * len(offsets)
+    if found:
+        starts = np.array([m.start() for m in found], dtype=np.int64)
+        at = np.clip(np.searchsorted(starts, offsets[:, 0], side="right") - 1, 0, len(found) - 1)
+        for i, j in enumerate(at):
+            if found[j].start() <= offsets[i, 0] < found[j].end():
+                out[i] = found[j].group().lower()
+    return out, counts
+
+
+def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
+    """[N] True where a token's word is a function word or a word the article uses at least
+    twice (plural and singular count as one)."""
+    words, counts = _token_words(text, offsets)
+    return np.array([w in FUNCTION_WORDS or (w != "" and counts[_stem(w)] >= 2) for w in words], dtype=bool)
+
+
 def decode_article(
     token_probs: np.ndarray,
     paragraph_probs: np.ndarray,
@@ -100,20 +149,35 @@ def decode_article(
     gaps: np.ndarray | None = None,
     peak_share: float = 0.5,
     sentence_level: np.ndarray | None = None,
+    lexical: np.ndarray | None = None,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
     A paragraph label whose spans all fall under their threshold is shown on its
-    strongest phrase: the words around the paragraph's peak token that keep at least
-    ``peak_share`` of the peak probability. Spans of the techniques marked in
-    ``sentence_level`` (those annotators mark on whole clauses, like Doubt) grow to the
-    sentences they touch: "lied" alone does not show what casts the doubt.
+    strongest phrase: the words around the paragraph's peak that keep at least
+    ``peak_share`` of it. A token's strength there is its probability relative to the
+    paragraph's best plus, given ``lexical`` [N, T] (the words view's contributions,
+    :meth:`unspin.model.heads.ParagraphWords.contributions`), its word's positive
+    contribution relative to the paragraph's best: the phrase both views point to.
+
+    Spans of the techniques marked in ``sentence_level`` (those annotators mark on whole
+    clauses, like Doubt) grow to the sentences they touch: "lied" alone does not show what
+    casts the doubt.
     """
     on_para = paragraph_probs >= paragraph_thresholds
     n = len(token_probs)
     if n == 0:
         return [], np.zeros_like(on_para)
     wprob = word_probs(token_probs, word_ids)
+    lex = np.zeros_like(wprob) if lexical is None else np.clip(lexical, 0.0, None)
+    words, counts = _token_words(text, offsets)
+    content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
+    only_repeated = [i for i, name in enumerate(names) if name in REPEATED_ONLY]
+    if only_repeated:
+        keep = (~content | np.array([counts[_stem(w)] >= 2 for w in words], dtype=bool))[:, None]
+        wprob, lex = wprob.copy(), lex.copy()
+        wprob[:, only_repeated] *= keep
+        lex[:, only_repeated] *= keep
     inside = token_para >= 0
     runs: dict[tuple[int, int], list[Run]] = {}
     for t in np.flatnonzero(on_para.any(0)):
@@ -130,26 +194,43 @@ def decode_article(
         if len(tokens) == 0:
             on_para[p, t] = False
             continue
-        peak = tokens[int(wprob[tokens, t].argmax())]
-        near = (wprob[:, t] >= peak_share * wprob[peak, t]) & (token_para == p)
+        prob = wprob[:, t] / max(float(wprob[tokens, t].max()), 1e-9)
+        said = lex[:, t] / max(float(lex[tokens, t].max()), 1e-9)
+        strength = prob + said
+        # The words view's "not" or "?" is evidence, but no phrase to centre on.
+        peak = tokens[int((prob + said * content)[tokens].argmax())]
+        near = (strength >= peak_share * strength[peak]) & (token_para == p) & (strength > 0)
         grown = [r for r in _runs(wprob, near, int(t), token_para) if r.a <= peak < r.b]
         if grown and _visible(text, offsets, grown[0]):
             runs[(int(p), int(t))] = grown
         else:
             on_para[p, t] = False  # nothing visible to show: no label either
-    spans: dict[tuple[int, int, int], Span] = {}
+    spans: list[Span] = []
     for (pi, ti), rs in runs.items():
         best = max(r.strength for r in rs)
         tokens = np.flatnonzero(token_para == pi)
+        shown: list[Span] = []
         for r in rs:
             start, end = _visible(text, offsets, r)  # type: ignore[misc]
             if sentence_level is not None and sentence_level[ti]:
                 start, end = _sentences(text, start, end, int(offsets[tokens[0], 0]), int(offsets[tokens[-1], 1]))
-            score = round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)
-            key = (ti, start, end)
-            if key not in spans or spans[key].score < score:  # two runs in one sentence: one span
-                spans[key] = Span(technique=names[ti], start=start, end=end, score=score)
-    return sorted(spans.values(), key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
+            shown.append(Span(technique=names[ti], start=start, end=end,
+                              score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))
+        spans += _merged(shown)
+    return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    """One technique's spans in one paragraph, overlapping ones joined (two runs in one
+    sentence, or two halves of "literal-mindedness"), each with its best score."""
+    out: list[Span] = []
+    for sp in sorted(spans, key=lambda sp: (sp.start, -sp.end)):
+        if out and sp.start < out[-1].end:
+            last = out[-1]
+            out[-1] = Span(last.technique, last.start, max(last.end, sp.end), max(last.score, sp.score))
+        else:
+            out.append(sp)
+    return out
 
 
 def _bridge(on: np.ndarray, gap: int, token_para: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text_features import TEXT_KEYS, TextFeatures, Tfidf
+from .text_features import TEXT_KEYS, TOKEN, TextFeatures, Tfidf
 
 # Annotation styles the paragraph head can predict. The English SemEval annotators mark
 # about half as many techniques per paragraph as the teams whose articles we read in
@@ -90,6 +90,28 @@ class ParagraphWords:
         t = self.tfidf
         return dict(zip(WORDS_KEYS + WORDS_HEAD, (np.array(t.vocabulary), t.idf, np.array(t.ngrams), self.w, self.b,
                                                    self.mt_b, np.array(self.share)), strict=True))
+
+    def contributions(self, text: str, bounds: list[tuple[int, int]], offsets: np.ndarray) -> np.ndarray:
+        """[N, T]: what each token's word adds to its paragraph's words-view logits (a word
+        pair's share split between its two words). Shows which words made the decision."""
+        out = np.zeros((len(offsets), self.w.shape[0]), dtype=np.float32)
+        starts = offsets[:, 0] if len(offsets) else np.zeros(0, dtype=np.int64)
+        for s, e in bounds:
+            found = list(TOKEN.finditer(text, s, e))
+            words = [m.group().lower() for m in found]
+            idx, values = self.tfidf.sparse(text[s:e])
+            weight = {int(i): v * self.w[:, i] for i, v in zip(idx, values, strict=True)}
+            per = np.zeros((len(found), self.w.shape[0]), dtype=np.float32)
+            for i, word in enumerate(words):
+                k = self.tfidf.index.get(word)
+                if k is not None:
+                    per[i] += weight[k]
+                k = self.tfidf.index.get(f"{word} {words[i + 1]}") if i + 1 < len(words) else None
+                if k is not None:
+                    per[i : i + 2] += weight[k] / 2
+            for i, m in enumerate(found):
+                out[(starts >= m.start()) & (starts < m.end())] = per[i]
+        return out
 
     def logits(self, texts: list[str], style: str = "en") -> np.ndarray:
         out = np.tile(self.b + (self.mt_b if style == "mt" else 0.0), (len(texts), 1)).astype(np.float32)

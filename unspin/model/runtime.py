@@ -40,6 +40,7 @@ class Scores:
     paragraph: np.ndarray  # [P, T]
     genre: np.ndarray  # [G]
     frames: np.ndarray  # [F]
+    lexical: np.ndarray | None  # [N, T] the words view's contribution of each token's word
 
 
 class OnnxModel:
@@ -128,7 +129,12 @@ class OnnxModel:
             paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
             genre=softmax(out.genre / t.get("genre", 1.0) * _genre_evidence(text) + self.genre_bias),
             frames=sigmoid(out.frames / t.get("frames", 1.0)),
+            lexical=self.lexical(text, bounds, enc.offsets),
         )
+
+    def lexical(self, text: str, bounds: list[tuple[int, int]], offsets: np.ndarray) -> np.ndarray | None:
+        words = self.heads.words
+        return words.contributions(text, bounds, offsets) if words is not None else None
 
     # -- decisions ----------------------------------------------------------------------
     def analyze(self, article: Article, style: str = "en") -> Analysis:
@@ -139,7 +145,7 @@ class OnnxModel:
         spans, on = decode_article(
             s.token, s.paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
-            self.span_gaps, self.peak_share, self.sentence_level,
+            self.span_gaps, self.peak_share, self.sentence_level, s.lexical,
         )
         paragraphs = [
             ParagraphLabels(

@@ -132,7 +132,8 @@ def sentence_level_techniques(articles: list[LabeledArticle]) -> list[str]:
 
 
 def _span_thresholds(
-    raws: list[Raw], token_t: float, para_t: float, para_th: np.ndarray, sentence_level: np.ndarray
+    raws: list[Raw], token_t: float, para_t: float, para_th: np.ndarray, sentence_level: np.ndarray,
+    lexical: list[np.ndarray | None],
 ) -> tuple[dict[str, float], dict[str, int], float]:
     """Per technique: the threshold and gap length that maximise span F1 on tune under the
     joint decoding; and the share of a paragraph's peak that its fallback phrase keeps."""
@@ -145,9 +146,9 @@ def _span_thresholds(
     def score(ths: np.ndarray, gaps: np.ndarray, peak: float, only: int | None = None) -> float:
         c = SpanCounts()
         pth = para_th if only is None else np.where(np.arange(k) == only, para_th, 2.0)
-        for r, p, pp, g in zip(raws, probs, pprobs, gold, strict=True):
+        for r, p, pp, g, lex in zip(raws, probs, pprobs, gold, lexical, strict=True):
             pred, _ = decode_article(p, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, pth,
-                                     names, r.article.text, gaps, peak, sentence_level)
+                                     names, r.article.text, gaps, peak, sentence_level, lex)
             c.add([(s.technique, s.start, s.end) for s in pred],
                   [x for x in g if only is None or x[0] == names[only]])
         return c.f1
@@ -235,7 +236,8 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     sentence_level = sentence_level or []
     thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
         raws, temperature["token"], temperature["paragraph"], para_th,
-        np.array([n in sentence_level for n in TECHNIQUE_NAMES]))
+        np.array([n in sentence_level for n in TECHNIQUE_NAMES]),
+        [model.lexical(r.article.text, [(s, e) for _, s, e in r.article.lines], r.encoded.offsets) for r in raws])
     thresholds["sentence_level"] = list(sentence_level)
     meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
                 thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
