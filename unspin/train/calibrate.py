@@ -8,7 +8,9 @@ The tuning split is shaped like the news users bring (mostly reporting; see
   bias, which moves its prior from the opinion-heavy training data to the news mix;
 - paragraph thresholds per technique, maximising F1 and shrunk towards one shared
   threshold, then raised until no technique is predicted more than ``MAX_RATE`` times as
-  often as it occurs (over-flagging is what readers notice first);
+  often as it occurs (over-flagging is what readers notice first) and lowered until every
+  technique that occurs is predicted at least ``MIN_RATE`` times as often (and once): at
+  its F1 optimum a rare, weakly ranked technique is never predicted at all;
 - span thresholds and gap lengths per technique, maximising span F1 under the joint
   decoding that the runtime uses (:func:`unspin.model.decode.decode_article`), where the
   techniques that annotators mark on whole clauses (a median training span of
@@ -37,6 +39,7 @@ from .windows_data import token_targets
 GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 MIN_SUPPORT = 4
 MAX_RATE = 1.25  # most predicted labels per gold label, per technique, on the tuning split
+MIN_RATE = 0.25  # fewest (and at least one, if it occurs); 0.5 and 0.75 measured worse on tune
 SENTENCE_WORDS = 10  # median words of a technique's training spans that make it sentence-level
 
 
@@ -88,16 +91,21 @@ def _fit_genre(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarr
     return round(float(np.exp(res.x[0])), 3), np.round(bias, 3)
 
 
-def _cap_rates(probs: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+def _bound_rates(probs: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Raise each threshold until its technique is predicted at most ``MAX_RATE`` times as
-    often as it occurs (at least once). (Capping each annotation style on its own was
-    measured and rejected: it cut English validation labels to 0.75x gold and lowered
-    every validation score.)"""
+    often as it occurs (at least once); then lower it until a technique that occurs is
+    predicted at least ``MIN_RATE`` times as often, and at least once. (Capping each
+    annotation style on its own was measured and rejected: it cut English validation labels
+    to 0.75x gold and lowered every validation score.)"""
     out = thresholds.copy()
     for i in range(len(out)):
-        limit = max(MAX_RATE * gold[:, i].sum(), 1.0)
+        support = gold[:, i].sum()
+        limit = max(MAX_RATE * support, 1.0)
         while (probs[:, i] >= out[i]).sum() > limit and out[i] < 0.99:
             out[i] = round(out[i] + 0.01, 3)
+        need = max(MIN_RATE * support, 1.0) if support else 0.0
+        while (probs[:, i] >= out[i]).sum() < need and out[i] > 0.01:
+            out[i] = round(out[i] - 0.01, 3)
     return out
 
 
@@ -228,7 +236,7 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     }
     pprob = sigmoid(pl / temperature["paragraph"])
     para = _label_thresholds(pprob, pg > 0, TECHNIQUE_NAMES)
-    para_th = _cap_rates(pprob, pg, np.array([para[n] for n in TECHNIQUE_NAMES]))
+    para_th = _bound_rates(pprob, pg, np.array([para[n] for n in TECHNIQUE_NAMES]))
     thresholds: dict = {
         "paragraph": {n: float(v) for n, v in zip(TECHNIQUE_NAMES, para_th, strict=True)},
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
