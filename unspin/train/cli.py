@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..cli_common import handle_errors
 from ..model import DEFAULT_DIR
 from .loop import TrainConfig
-from .pipeline import run
+from .pipeline import recalibrate, run
 
 
 @click.command("train")
@@ -26,15 +28,22 @@ from .pipeline import run
 @click.option("--model-id", default="unspin-minilm-semeval23", show_default=True)
 @click.option("--model-version", default="1.0.0", show_default=True)
 @click.option("--install", is_flag=True, help=f"Copy the calibrated model into the package ({DEFAULT_DIR}).")
+@click.option("--recalibrate", "recalibrate_dir", type=click.Path(exists=True, file_okay=False),
+              help="Only calibrate this exported model directory again (no training, no refit).")
 @handle_errors
 def train_command(data_dir: str, translated_dir: str | None, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
-                  init_from: str | None, model_id: str, model_version: str, install: bool) -> None:
-    """Fine-tune, export to int8 ONNX and calibrate the persuasion model.
+                  init_from: str | None, model_id: str, model_version: str, install: bool,
+                  recalibrate_dir: str | None) -> None:
+    """Fine-tune, export to int8 ONNX, refit and calibrate the persuasion model.
 
     Run the same command again after an interruption: it resumes from the last checkpoint.
     """
     cfg = TrainConfig(data_dir=data_dir, translated_dir=translated_dir, out_dir=out_dir, epochs=epochs, seed=seed,
                       batch_size=batch_size, lr=lr, init_from=init_from)
-    model_dir = run(cfg, model_id=model_id, version=model_version,
-                    install_to=DEFAULT_DIR if install else None)
+    install_to = DEFAULT_DIR if install else None
+    if recalibrate_dir:
+        model_dir = recalibrate(cfg, Path(recalibrate_dir), model_id=model_id, version=model_version,
+                                install_to=install_to)
+    else:
+        model_dir = run(cfg, model_id=model_id, version=model_version, install_to=install_to)
     click.echo(f"model: {model_dir}")

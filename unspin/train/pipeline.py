@@ -1,4 +1,5 @@
-"""The whole recipe behind ``unspin train``: fine-tune, export, calibrate, (install).
+"""The whole recipe behind ``unspin train``: fine-tune, export, refit, calibrate, (install);
+or calibrate an exported model again.
 
 Each stage skips work that is already done in ``out_dir``, so an interrupted run is
 resumed by running the same command again.
@@ -39,14 +40,27 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
         write_base_meta(model_dir, model_id=model_id, version=version)
         decisions = refit(model_dir, parts, log=lambda m: print(m, file=sys.stderr))
         (model_dir / "refit.json").write_text(json.dumps(decisions))
+    _calibrate(model_dir, parts, model_id=model_id, version=version, install_to=install_to)
+    return model_dir
+
+
+def recalibrate(cfg: TrainConfig, model_dir: Path, *, model_id: str, version: str,
+                install_to: Path | None = None) -> Path:
+    """Calibrate an exported, refitted model again, with no training or refit: for a change
+    in the decoding or in the calibration rules, which leaves the weights as they are."""
+    parts = split(load_all(cfg, DataReport()), seed=cfg.seed)
+    _calibrate(model_dir, parts, model_id=model_id, version=version, install_to=install_to)
+    return model_dir
+
+
+def _calibrate(model_dir: Path, parts: dict, *, model_id: str, version: str, install_to: Path | None) -> None:
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
     calibrate(model_dir, parts["tune"], model_id=model_id, version=version,
               sentence_level=sentence_level_techniques(parts["train"]), progress=lambda: bar.update(1))
     bar.close()
-    if install_to is not None:
+    if install_to is not None and install_to.resolve() != model_dir.resolve():
         install_to.mkdir(parents=True, exist_ok=True)
         for name in SHIPPED:
             shutil.copy(model_dir / name, install_to / name)
         print(f"installed the model into {install_to}", file=sys.stderr)
-    return model_dir
 
