@@ -23,6 +23,8 @@ from .pipeline import recalibrate, run
 @click.option("--seed", default=13, show_default=True, help="Seeds the split, the shuffling and the initialisation.")
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--lr", default=8e-5, show_default=True, help="Encoder learning rate.")
+@click.option("--mil", "w_mil", default=0.0, show_default=True,
+              help="Weight of the translated paragraphs' labels on their pooled token logits (0: off).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False),
               help="Continue from these weights (a run's best.pt) with a fresh schedule.")
 @click.option("--model-id", default="unspin-minilm-semeval23", show_default=True)
@@ -32,14 +34,14 @@ from .pipeline import recalibrate, run
               help="Only calibrate this exported model directory again (no training, no refit).")
 @handle_errors
 def train_command(data_dir: str, translated_dir: str | None, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
-                  init_from: str | None, model_id: str, model_version: str, install: bool,
+                  w_mil: float, init_from: str | None, model_id: str, model_version: str, install: bool,
                   recalibrate_dir: str | None) -> None:
     """Fine-tune, export to int8 ONNX, refit and calibrate the persuasion model.
 
     Run the same command again after an interruption: it resumes from the last checkpoint.
     """
     cfg = TrainConfig(data_dir=data_dir, translated_dir=translated_dir, out_dir=out_dir, epochs=epochs, seed=seed,
-                      batch_size=batch_size, lr=lr, init_from=init_from)
+                      batch_size=batch_size, lr=lr, w_mil=w_mil, init_from=init_from)
     install_to = DEFAULT_DIR if install else None
     if recalibrate_dir:
         model_dir = recalibrate(cfg, Path(recalibrate_dir), model_id=model_id, version=model_version,
