@@ -129,11 +129,15 @@ def _token_words(text: str, offsets: np.ndarray) -> tuple[list[str], Counter[str
     return out, counts
 
 
+def _used_twice(words: list[str], counts: Counter[str]) -> np.ndarray:
+    return np.array([w != "" and counts[_stem(w)] >= 2 for w in words], dtype=bool)
+
+
 def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
     """[N] True where a token's word is a function word or a word the article uses at least
     twice (plural and singular count as one)."""
     words, counts = _token_words(text, offsets)
-    return np.array([w in FUNCTION_WORDS or (w != "" and counts[_stem(w)] >= 2) for w in words], dtype=bool)
+    return np.array([w in FUNCTION_WORDS for w in words], dtype=bool) | _used_twice(words, counts)
 
 
 def decode_article(
@@ -174,7 +178,7 @@ def decode_article(
     content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
     only_repeated = [i for i, name in enumerate(names) if name in REPEATED_ONLY]
     if only_repeated:
-        keep = (~content | np.array([counts[_stem(w)] >= 2 for w in words], dtype=bool))[:, None]
+        keep = (~content | _used_twice(words, counts))[:, None]  # function words and punctuation may sit inside a repeated phrase
         wprob, lex = wprob.copy(), lex.copy()
         wprob[:, only_repeated] *= keep
         lex[:, only_repeated] *= keep

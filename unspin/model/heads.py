@@ -98,6 +98,8 @@ class ParagraphWords:
         starts = offsets[:, 0] if len(offsets) else np.zeros(0, dtype=np.int64)
         for s, e in bounds:
             found = list(TOKEN.finditer(text, s, e))
+            if not found:
+                continue
             words = [m.group().lower() for m in found]
             idx, values = self.tfidf.sparse(text[s:e])
             weight = {int(i): v * self.w[:, i] for i, v in zip(idx, values, strict=True)}
@@ -109,8 +111,13 @@ class ParagraphWords:
                 k = self.tfidf.index.get(f"{word} {words[i + 1]}") if i + 1 < len(words) else None
                 if k is not None:
                     per[i : i + 2] += weight[k] / 2
-            for i, m in enumerate(found):
-                out[(starts >= m.start()) & (starts < m.end())] = per[i]
+            # Each token takes the contribution of the word it starts in.
+            word_starts = np.array([m.start() for m in found])
+            word_ends = np.array([m.end() for m in found])
+            tokens = np.flatnonzero((starts >= s) & (starts < e))
+            at = np.searchsorted(word_starts, starts[tokens], side="right") - 1
+            inside = (at >= 0) & (starts[tokens] < word_ends[np.maximum(at, 0)])
+            out[tokens[inside]] = per[at[inside]]
         return out
 
     def logits(self, texts: list[str], style: str = "en") -> np.ndarray:
