@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilabel_f1
-from unspin.model.decode import decode_article, repeated_words
+from unspin.model.decode import decode_article, repeated_words, with_evidence
 from unspin.model.heads import Heads
 from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
 
@@ -261,3 +261,22 @@ def test_spans_never_cut_hyphenated_or_apostrophised_words() -> None:
     # "US-" grows to the whole word; "self" and "control" are one span; the closing quote
     # is not part of a word.
     assert [text[s.start : s.end] for s in spans] == ["US-installed", "self-control", "Kremlin's"]
+
+
+def test_a_sure_word_adds_its_technique_to_a_paragraph_that_missed_it() -> None:
+    text = "they call him a puppet . the council met"
+    offsets, words = _text_tokens(text)
+    probs = np.zeros((len(words), 2))
+    probs[4, 0] = 0.9  # "puppet": the token head is sure of technique A
+    probs[8, 1] = 0.9  # "met": sure of B, in a paragraph whose head gives B almost nothing
+    para = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    pprobs = np.array([[0.2, 0.0], [0.0, 0.05]])  # below both thresholds
+    thresholds = np.array([0.3, 0.3])
+    raised = with_evidence(pprobs, probs, para, thresholds, (0.8, 0.5))
+    # Paragraph 0 carries A at its threshold (0.2 is at least half of 0.3); B's 0.05 is not.
+    assert raised.tolist() == [[0.3, 0.0], [0.0, 0.05]]
+    assert with_evidence(pprobs, probs, para, thresholds, None) is pprobs
+    assert (with_evidence(pprobs, probs, para, thresholds, (0.95, 0.5)) == pprobs).all()  # not sure enough
+    spans, on = decode_article(probs, raised, offsets, words, para, np.array([0.5, 0.5]), thresholds, ("A", "B"), text)
+    assert [(s.technique, text[s.start : s.end], s.score) for s in spans] == [("A", "puppet", 0.3)]
+    assert on.tolist() == [[True, False], [False, False]]

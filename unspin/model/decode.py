@@ -6,7 +6,8 @@ ends on word boundaries of the original text, never inside "US-installed" or "Kr
 Spans of different techniques may overlap; those of one technique are joined.
 
 :func:`decode_article` tells one story per article: the paragraph head decides which
-techniques a paragraph uses, a span is shown only where its paragraph agrees, every
+techniques a paragraph uses (a word the token head is very sure of can add one,
+:func:`with_evidence`), a span is shown only where its paragraph agrees, every
 paragraph label is backed by at least one span, and a span's confidence is its
 paragraph's (the best span of a paragraph carries it, weaker ones proportionally less).
 A Repetition highlight always holds something the article says more than once.
@@ -138,6 +139,28 @@ def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
     twice (plural and singular count as one)."""
     words, counts = _token_words(text, offsets)
     return np.array([w in FUNCTION_WORDS for w in words], dtype=bool) | _used_twice(words, counts)
+
+
+def with_evidence(
+    paragraph_probs: np.ndarray, token_probs: np.ndarray, token_para: np.ndarray,
+    paragraph_thresholds: np.ndarray, evidence: tuple[float, float] | None,
+) -> np.ndarray:
+    """[P, T] paragraph probabilities where a word's own evidence can turn a label on.
+
+    The paragraph head reads a whole paragraph, so one "puppet" in a long paragraph is
+    diluted; the token head, trained on the English annotators' spans, is not. Given
+    ``evidence`` (word, share), a paragraph with a word at least ``word`` sure of a
+    technique carries it at its threshold, if its own probability is at least ``share``
+    of that threshold. (On the tuning split these labels are right about as often as
+    those at the threshold.)"""
+    if evidence is None or len(token_probs) == 0:
+        return paragraph_probs
+    word, share = evidence
+    inside = token_para >= 0
+    peak = np.zeros_like(paragraph_probs)
+    np.maximum.at(peak, token_para[inside], token_probs[inside])
+    fire = (peak >= word) & (paragraph_probs >= share * paragraph_thresholds)
+    return np.where(fire, np.maximum(paragraph_probs, paragraph_thresholds), paragraph_probs)
 
 
 def decode_article(

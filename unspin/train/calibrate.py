@@ -14,7 +14,9 @@ The tuning split is shaped like the news users bring (mostly reporting; see
 - span thresholds and gap lengths per technique, maximising span F1 under the joint
   decoding that the runtime uses (:func:`unspin.model.decode.decode_article`), where the
   techniques that annotators mark on whole clauses (a median training span of
-  ``SENTENCE_WORDS`` words or more) are shown on whole sentences.
+  ``SENTENCE_WORDS`` words or more) are shown on whole sentences;
+- the word evidence that lets the token head add a paragraph label its paragraph head
+  missed (:func:`unspin.model.decode.with_evidence`), or none.
 Classes with too little support fall back to the shared threshold, so rare techniques are
 not tuned on noise.
 """
@@ -27,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation import SpanCounts, best_threshold
-from ..model.decode import decode_article
+from ..evaluation import SpanCounts, best_threshold, f1
+from ..model.decode import decode_article, with_evidence
 from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.runtime import OnnxModel
 from ..model.windows import Encoded
@@ -139,24 +141,43 @@ def sentence_level_techniques(articles: list[LabeledArticle]) -> list[str]:
     return [n for n in TECHNIQUE_NAMES if len(words.get(n, [])) >= 10 and np.median(words[n]) >= SENTENCE_WORDS]
 
 
+@dataclass
+class Decoded:
+    """One tuning article's probabilities, ready for the joint decoding."""
+
+    raw: Raw
+    token: np.ndarray  # [N, T] calibrated
+    paragraph: np.ndarray  # [P, T] calibrated
+    lexical: np.ndarray | None
+
+    def decode(self, para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
+               sentence_level: np.ndarray, evidence: tuple[float, float] | None = None):
+        r = self.raw
+        pp = with_evidence(self.paragraph, self.token, r.token_para, para_th, evidence)
+        return decode_article(self.token, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, span_th,
+                              para_th, TECHNIQUE_NAMES, r.article.text, gaps, peak, sentence_level, self.lexical)
+
+
+def _decoded(model: OnnxModel, raws: list[Raw], token_t: float, para_t: float) -> list[Decoded]:
+    return [Decoded(r, sigmoid(r.out.token / token_t), sigmoid(r.out.paragraph / para_t),
+                    model.lexical(r.article.text, [(s, e) for _, s, e in r.article.lines], r.encoded.offsets))
+            for r in raws]
+
+
 def _span_thresholds(
-    raws: list[Raw], token_t: float, para_t: float, para_th: np.ndarray, sentence_level: np.ndarray,
-    lexical: list[np.ndarray | None],
+    decoded: list[Decoded], para_th: np.ndarray, sentence_level: np.ndarray,
 ) -> tuple[dict[str, float], dict[str, int], float]:
     """Per technique: the threshold and gap length that maximise span F1 on tune under the
     joint decoding; and the share of a paragraph's peak that its fallback phrase keeps."""
-    probs = [sigmoid(r.out.token / token_t) for r in raws]
-    pprobs = [sigmoid(r.out.paragraph / para_t) for r in raws]
-    gold = [list(r.article.spans) for r in raws]
+    gold = [list(d.raw.article.spans) for d in decoded]
     names = TECHNIQUE_NAMES
     k = len(names)
 
     def score(ths: np.ndarray, gaps: np.ndarray, peak: float, only: int | None = None) -> float:
         c = SpanCounts()
         pth = para_th if only is None else np.where(np.arange(k) == only, para_th, 2.0)
-        for r, p, pp, g, lex in zip(raws, probs, pprobs, gold, lexical, strict=True):
-            pred, _ = decode_article(p, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, ths, pth,
-                                     names, r.article.text, gaps, peak, sentence_level, lex)
+        for d, g in zip(decoded, gold, strict=True):
+            pred, _ = d.decode(pth, ths, gaps, peak, sentence_level)
             c.add([(s.technique, s.start, s.end) for s in pred],
                   [x for x in g if only is None or x[0] == names[only]])
         return c.f1
@@ -186,6 +207,45 @@ def _span_thresholds(
     return thresholds, gaps, peak
 
 
+EVIDENCE_WORD = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+EVIDENCE_SHARE = (0.3, 0.5, 0.7)
+
+
+def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
+              sentence_level: np.ndarray) -> tuple[dict | None, str]:
+    """The word evidence (:func:`unspin.model.decode.with_evidence`) that maximises span F1
+    plus paragraph micro-F1 (English and translated tuning articles weighed equally), or
+    None if none beats going without; and a line saying what was measured."""
+    t_idx = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
+
+    def score(evidence: tuple[float, float] | None) -> tuple[float, float, float]:
+        spans, counts = SpanCounts(), {}
+        for d in decoded:
+            a = d.raw.article
+            pred, on = d.decode(para_th, span_th, gaps, peak, sentence_level, evidence)
+            if a.annotated:
+                spans.add([(s.technique, s.start, s.end) for s in pred], a.spans)
+            for i, (line, _, _) in enumerate(a.lines):
+                if line in a.paragraph_labels:
+                    g = np.zeros(len(TECHNIQUE_NAMES), dtype=bool)
+                    g[[t_idx[n] for n in a.paragraph_labels[line]]] = True
+                    counts.setdefault(a.style, np.zeros(3))
+                    counts[a.style] += [(on[i] & g).sum(), (on[i] & ~g).sum(), (~on[i] & g).sum()]
+        para = float(np.mean([f1(*c) for c in counts.values()])) if counts else 0.0
+        return spans.f1 + para, spans.f1, para
+
+    base = score(None)
+    best, best_score = None, base
+    for word in EVIDENCE_WORD:
+        for share in EVIDENCE_SHARE:
+            s = score((word, share))
+            if s[0] > best_score[0]:
+                best, best_score = {"word": word, "share": share}, s
+    note = (f"word evidence {best}: span F1 {best_score[1]:.3f}, paragraph F1 {best_score[2]:.3f} on tune "
+            f"(without: {base[1]:.3f}, {base[2]:.3f})")
+    return best, note
+
+
 def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
     """``model.json`` without calibration: enough to load the model."""
     meta = {
@@ -198,11 +258,12 @@ def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
 
 
 def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str,
-              sentence_level: list[str] | None = None, progress=None) -> dict:
+              sentence_level: list[str] | None = None, progress=None, log=lambda line: None) -> dict:
     """Fit temperatures, the genre prior and thresholds on ``tune``; write and return
     ``model.json``. Span thresholds use the tune articles with character spans; everything
     else uses all of them (translated ones included). ``sentence_level``: the techniques
-    shown on whole sentences (:func:`sentence_level_techniques` of the training split)."""
+    shown on whole sentences (:func:`sentence_level_techniques` of the training split);
+    ``log`` receives a line on each choice made."""
     meta_path = model_dir / "model.json"
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
     model = OnnxModel(model_dir)
@@ -242,11 +303,15 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
     }
     sentence_level = sentence_level or []
+    sentence = np.array([n in sentence_level for n in TECHNIQUE_NAMES])
+    decoded = _decoded(model, all_raws, temperature["token"], temperature["paragraph"])
     thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
-        raws, temperature["token"], temperature["paragraph"], para_th,
-        np.array([n in sentence_level for n in TECHNIQUE_NAMES]),
-        [model.lexical(r.article.text, [(s, e) for _, s, e in r.article.lines], r.encoded.offsets) for r in raws])
+        [d for d in decoded if d.raw.article.annotated], para_th, sentence)
     thresholds["sentence_level"] = list(sentence_level)
+    thresholds["evidence"], note = _evidence(
+        decoded, para_th, np.array([thresholds["span"][n] for n in TECHNIQUE_NAMES]),
+        np.array([thresholds["span_gap"][n] for n in TECHNIQUE_NAMES]), thresholds["peak_share"], sentence)
+    log(note)
     meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
                 thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
     meta_path.write_text(json.dumps(meta, indent=1))

@@ -56,7 +56,8 @@ def recalibrate(cfg: TrainConfig, model_dir: Path, *, model_id: str, version: st
 def _calibrate(model_dir: Path, parts: dict, *, model_id: str, version: str, install_to: Path | None) -> None:
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
     calibrate(model_dir, parts["tune"], model_id=model_id, version=version,
-              sentence_level=sentence_level_techniques(parts["train"]), progress=lambda: bar.update(1))
+              sentence_level=sentence_level_techniques(parts["train"]), progress=lambda: bar.update(1),
+              log=lambda line: bar.write(line, file=sys.stderr))
     bar.close()
     if install_to is not None and install_to.resolve() != model_dir.resolve():
         install_to.mkdir(parents=True, exist_ok=True)
