@@ -3,13 +3,23 @@ bounds of its gold rate; word evidence is used only where it helps on the tuning
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="calibration is part of training (the `train` extra)")
 from unspin.model.windows import Encoded  # noqa: E402
 from unspin.taxonomy import TECHNIQUE_NAMES  # noqa: E402
-from unspin.train.calibrate import MAX_RATE, MIN_RATE, Decoded, Raw, _bound_rates, _evidence  # noqa: E402
+from unspin.train.calibrate import (  # noqa: E402
+    MAX_RATE,
+    MIN_RATE,
+    Decoded,
+    Raw,
+    _bound_evidence,
+    _bound_rates,
+    _evidence,
+)
 from unspin.train.data import LabeledArticle  # noqa: E402
 
 
@@ -33,22 +43,30 @@ def test_thresholds_neither_flood_nor_silence_a_technique() -> None:
 NC = TECHNIQUE_NAMES.index("Name_Calling-Labeling")
 
 
-def _tuning_article(text: str, sure: str, gold: bool) -> Decoded:
-    """One paragraph whose head misses Name_Calling (0.2 against 0.3) while the token head is
-    0.9 sure of the word ``sure``; ``gold``: whether annotators marked that word."""
-    words = text.split(" ")
-    starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+LEAD = "the traitor and liar spoke"  # a first paragraph whose Name_Calling both heads find
+
+
+def _tuning_article(text: str, sure: str, gold: bool, source: str = "en") -> Decoded:
+    """After ``LEAD``, one paragraph whose head misses Name_Calling (0.2 against 0.3) while
+    the token head is 0.9 sure of the word ``sure``; ``gold``: whether annotators marked it."""
+    full = f"{LEAD}\n{text}"
+    words = full.split()
+    starts = np.array([m.start() for m in re.finditer(r"\S+", full)])
     offsets = np.stack([starts, starts + np.array([len(w) for w in words])], 1)
-    start = text.index(sure)
-    article = LabeledArticle("1", text, [(0, 0, len(text))],
-                             spans=[(TECHNIQUE_NAMES[NC], start, start + len(sure))] if gold else [],
-                             paragraph_labels={0: [TECHNIQUE_NAMES[NC]] if gold else []})
+    lead = len(LEAD.split())
+    start = full.index(sure, len(LEAD))
+    spans = [(TECHNIQUE_NAMES[NC], 4, 11), (TECHNIQUE_NAMES[NC], 16, 20)] + ([(TECHNIQUE_NAMES[NC], start, start + len(sure))] if gold else [])
+    article = LabeledArticle("1", full, [(0, 0, len(LEAD)), (1, len(LEAD) + 1, len(full))], spans=spans,
+                             paragraph_labels={0: [TECHNIQUE_NAMES[NC]], 1: [TECHNIQUE_NAMES[NC]] if gold else []},
+                             source=source)
     token = np.zeros((len(words), len(TECHNIQUE_NAMES)))
-    token[words.index(sure), NC] = 0.9
-    paragraph = np.zeros((1, len(TECHNIQUE_NAMES)))
-    paragraph[0, NC] = 0.2
+    token[[1, 3], NC] = 0.9
+    token[lead + text.split().index(sure), NC] = 0.9
+    paragraph = np.zeros((2, len(TECHNIQUE_NAMES)))
+    paragraph[:, NC] = [0.9, 0.2]
     encoded = Encoded(np.arange(len(words)), offsets, np.arange(len(words)))
-    return Decoded(Raw(article, encoded, np.zeros(len(words), dtype=int), None), token, paragraph, None)
+    token_para = np.array([0] * lead + [1] * (len(words) - lead))
+    return Decoded(Raw(article, encoded, token_para, None), token, paragraph, None)
 
 
 def _choose(decoded: list[Decoded]):
@@ -57,9 +75,32 @@ def _choose(decoded: list[Decoded]):
 
 
 def test_word_evidence_is_used_only_where_it_finds_what_annotators_marked() -> None:
-    right = [_tuning_article("they call the minister a puppet today", "puppet", gold=True)]
-    wrong = [_tuning_article("the council met on tuesday", "council", gold=False)]
+    # Four of each: enough Name_Calling spans (MIN_SUPPORT * 2) to trust the token head.
+    right = [_tuning_article("they call the minister a puppet today", "puppet", gold=True)] * 4
+    wrong = [_tuning_article("the council met on tuesday", "council", gold=False)] * 4
     chosen, note = _choose(right)
-    assert chosen is not None and chosen["word"] <= 0.9 and chosen["share"] <= 0.2 / 0.3
+    assert chosen is not None and chosen["share"] <= 0.2 / 0.3 and chosen["word"][TECHNIQUE_NAMES[NC]] <= 0.9
     assert "without" in note
     assert _choose(wrong)[0] is None  # it would only add a label nobody marked
+    # Two right, two wrong: eight Name_Calling labels against six in gold, over MAX_RATE.
+    assert _choose(right[:2] + [_tuning_article("they call the minister a puppet today", "puppet", gold=False)] * 2
+                   )[0] is None
+    assert _choose(right[:1])[0] is None  # three spans: too few to trust the token head
+    translated = _tuning_article("they call the minister a puppet today", "puppet", gold=True, source="mt-fr")
+    assert _choose([translated] * 4)[0] is None  # it reads the English annotators' spans only
+
+
+def test_labels_added_by_word_evidence_count_towards_the_rate_cap() -> None:
+    probs = np.full((40, 2), 0.2)  # every paragraph under the 0.3 threshold...
+    probs[:4] = 0.5  # ...but four, predicted by the paragraph head
+    gold = np.zeros((40, 2))
+    gold[:8] = 1
+    peaks = np.zeros((40, 2))
+    peaks[4:10] = 0.95  # the token head is very sure of a word in six more
+    peaks[10:, 0] = 0.85  # and fairly sure in all the others, for the first technique
+    supported = np.array([True, True])
+    words = _bound_evidence(probs, peaks, gold, np.array([0.3, 0.3]), 0.8, 0.5, supported)
+    # 4 + 36 labels would flood the first technique: its threshold rises until 4 + 6 <= 1.25 * 8
+    assert words[0] == pytest.approx(0.9) and words[1] == pytest.approx(0.8)
+    assert _bound_evidence(probs, peaks, np.zeros((40, 2)), np.array([0.3, 0.3]), 0.8, 0.5, supported).min() > 1.0
+    assert _bound_evidence(probs, peaks, gold, np.array([0.3, 0.3]), 0.8, 0.5, ~supported).min() > 1.0

@@ -276,6 +276,7 @@ def test_a_sure_word_adds_its_technique_to_a_paragraph_that_missed_it() -> None:
     # Paragraph 0 carries A at its threshold (0.2 is at least half of 0.3); B's 0.05 is not.
     assert raised.tolist() == [[0.3, 0.0], [0.0, 0.05]]
     assert with_evidence(pprobs, probs, para, thresholds, None) is pprobs
+    assert with_evidence(pprobs, probs, para, thresholds, (0.8, 0.5), style="mt") is pprobs  # English style only
     assert (with_evidence(pprobs, probs, para, thresholds, (0.95, 0.5)) == pprobs).all()  # not sure enough
     spans, on = decode_article(probs, raised, offsets, words, para, np.array([0.5, 0.5]), thresholds, ("A", "B"), text)
     assert [(s.technique, text[s.start : s.end], s.score) for s in spans] == [("A", "puppet", 0.3)]

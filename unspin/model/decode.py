@@ -141,24 +141,31 @@ def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
     return np.array([w in FUNCTION_WORDS for w in words], dtype=bool) | _used_twice(words, counts)
 
 
+def paragraph_peaks(token_probs: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> np.ndarray:
+    """[P, T] each paragraph's highest token probability per technique."""
+    peak = np.zeros((n_paragraphs, token_probs.shape[1]), dtype=token_probs.dtype)
+    inside = token_para >= 0
+    np.maximum.at(peak, token_para[inside], token_probs[inside])
+    return peak
+
+
 def with_evidence(
     paragraph_probs: np.ndarray, token_probs: np.ndarray, token_para: np.ndarray,
-    paragraph_thresholds: np.ndarray, evidence: tuple[float, float] | None,
+    paragraph_thresholds: np.ndarray, evidence: tuple[np.ndarray | float, float] | None, style: str = "en",
 ) -> np.ndarray:
     """[P, T] paragraph probabilities where a word's own evidence can turn a label on.
 
     The paragraph head reads a whole paragraph, so one "puppet" in a long paragraph is
     diluted; the token head, trained on the English annotators' spans, is not. Given
     ``evidence`` (word, share), a paragraph with a word at least ``word`` sure of a
-    technique carries it at its threshold, if its own probability is at least ``share``
-    of that threshold. (On the tuning split these labels are right about as often as
-    those at the threshold.)"""
-    if evidence is None or len(token_probs) == 0:
+    technique (one threshold, or one per technique) carries it at its threshold, if its own
+    probability is at least ``share`` of that threshold. Only for the English annotation ``style``: the token head
+    learned the English annotators' spans, and for the translated style the paragraph head
+    already predicts its annotators' denser labelling."""
+    if evidence is None or style != "en" or len(token_probs) == 0:
         return paragraph_probs
     word, share = evidence
-    inside = token_para >= 0
-    peak = np.zeros_like(paragraph_probs)
-    np.maximum.at(peak, token_para[inside], token_probs[inside])
+    peak = paragraph_peaks(token_probs, token_para, len(paragraph_probs))
     fire = (peak >= word) & (paragraph_probs >= share * paragraph_thresholds)
     return np.where(fire, np.maximum(paragraph_probs, paragraph_thresholds), paragraph_probs)
 

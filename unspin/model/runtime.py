@@ -74,8 +74,8 @@ class OnnxModel:
         self.paragraph_thresholds = np.array([th.get("paragraph", {}).get(t, 0.5) for t in self.techniques])
         self.peak_share = float(th.get("peak_share", 0.5))
         self.sentence_level = np.array([t in th.get("sentence_level", ()) for t in self.techniques])
-        ev = th.get("evidence")
-        self.evidence = (float(ev["word"]), float(ev["share"])) if ev else None
+        ev = th.get("evidence")  # word thresholds of the techniques it applies to; 2.0: never
+        self.evidence = (np.array([ev["word"].get(t, 2.0) for t in self.techniques]), float(ev["share"])) if ev else None
         self.genre_bias = np.array([self.meta.get("genre_bias", {}).get(g, 0.0) for g in self.meta["genres"]])
         self.frame_thresholds = np.array([th.get("frames", {}).get(f, 0.5) for f in self.frame_names])
         window = self.meta.get("window", {})
@@ -144,7 +144,8 @@ class OnnxModel:
         exists to score the model against those annotations, never for users' news."""
         bounds = [(p.start, p.end) for p in article.paragraphs] or [(0, len(article.text))]
         s = self.scores(article.text, bounds, style)
-        paragraph = with_evidence(s.paragraph, s.token, s.token_para, self.paragraph_thresholds, self.evidence)
+        paragraph = with_evidence(s.paragraph, s.token, s.token_para, self.paragraph_thresholds, self.evidence,
+                                  style)
         spans, on = decode_article(
             s.token, paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,

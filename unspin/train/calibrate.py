@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation import SpanCounts, best_threshold, f1
-from ..model.decode import decode_article, with_evidence
+from ..model.decode import decode_article, paragraph_peaks, with_evidence
 from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.runtime import OnnxModel
 from ..model.windows import Encoded
@@ -111,6 +111,26 @@ def _bound_rates(probs: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) ->
     return out
 
 
+def _bound_evidence(probs: np.ndarray, peaks: np.ndarray, gold: np.ndarray, para_th: np.ndarray, word: float,
+                    share: float, supported: np.ndarray) -> np.ndarray:
+    """Per technique, the word threshold (from ``word`` up; above 1: never) at which the
+    labels word evidence adds keep the technique within ``MAX_RATE`` times its gold count
+    (at least once) over the English rows given: [R, T] paragraph probabilities, highest
+    token probabilities and gold. A technique not ``supported`` by enough tuning spans to
+    trust its token head gets none, as it gets no span threshold of its own."""
+    out = np.full(len(para_th), word)
+    head = probs >= para_th
+    for i in range(len(out)):
+        if not supported[i]:
+            out[i] = 2.0
+            continue
+        limit = max(MAX_RATE * gold[:, i].sum(), 1.0)
+        near = probs[:, i] >= share * para_th[i]
+        while (head[:, i] | (near & (peaks[:, i] >= out[i]))).sum() > limit and out[i] <= 1.0:
+            out[i] = round(out[i] + 0.05, 3)
+    return out
+
+
 def _best_threshold(probs: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
     return best_threshold(probs, gold, GRID, default=0.5)
 
@@ -151,9 +171,9 @@ class Decoded:
     lexical: np.ndarray | None
 
     def decode(self, para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
-               sentence_level: np.ndarray, evidence: tuple[float, float] | None = None):
+               sentence_level: np.ndarray, evidence: tuple[np.ndarray, float] | None = None):
         r = self.raw
-        pp = with_evidence(self.paragraph, self.token, r.token_para, para_th, evidence)
+        pp = with_evidence(self.paragraph, self.token, r.token_para, para_th, evidence, r.article.style)
         return decode_article(self.token, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, span_th,
                               para_th, TECHNIQUE_NAMES, r.article.text, gaps, peak, sentence_level, self.lexical)
 
@@ -214,11 +234,29 @@ EVIDENCE_SHARE = (0.3, 0.5, 0.7)
 def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
               sentence_level: np.ndarray) -> tuple[dict | None, str]:
     """The word evidence (:func:`unspin.model.decode.with_evidence`) that maximises span F1
-    plus paragraph micro-F1 (English and translated tuning articles weighed equally), or
-    None if none beats going without; and a line saying what was measured."""
+    plus paragraph micro-F1 (English and translated tuning articles weighed equally), its
+    word threshold raised per technique as far as needed to keep the English labels within
+    ``MAX_RATE`` (:func:`_bound_evidence`); or None if none beats going without. Returns the
+    choice for ``model.json`` and a line saying what was measured."""
     t_idx = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
+    probs, peaks, gold = [], [], []  # the English labelled paragraphs
+    for d in decoded:
+        a = d.raw.article
+        if a.style != "en":
+            continue
+        top = paragraph_peaks(d.token, d.raw.token_para, len(a.lines))
+        for i, (line, _, _) in enumerate(a.lines):
+            if line in a.paragraph_labels:
+                probs.append(d.paragraph[i])
+                peaks.append(top[i])
+                gold.append([n in a.paragraph_labels[line] for n in TECHNIQUE_NAMES])
+    if not probs:
+        return None, "word evidence: no English tuning paragraphs"
+    p, pk, g = np.stack(probs), np.stack(peaks), np.array(gold, dtype=float)
+    marked = [s[0] for d in decoded if d.raw.article.style == "en" for s in d.raw.article.spans]
+    supported = np.array([marked.count(n) >= MIN_SUPPORT * 2 for n in TECHNIQUE_NAMES])
 
-    def score(evidence: tuple[float, float] | None) -> tuple[float, float, float]:
+    def score(evidence: tuple[np.ndarray, float] | None) -> tuple[float, float, float]:
         spans, counts = SpanCounts(), {}
         for d in decoded:
             a = d.raw.article
@@ -227,10 +265,10 @@ def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, 
                 spans.add([(s.technique, s.start, s.end) for s in pred], a.spans)
             for i, (line, _, _) in enumerate(a.lines):
                 if line in a.paragraph_labels:
-                    g = np.zeros(len(TECHNIQUE_NAMES), dtype=bool)
-                    g[[t_idx[n] for n in a.paragraph_labels[line]]] = True
+                    gi = np.zeros(len(TECHNIQUE_NAMES), dtype=bool)
+                    gi[[t_idx[n] for n in a.paragraph_labels[line]]] = True
                     counts.setdefault(a.style, np.zeros(3))
-                    counts[a.style] += [(on[i] & g).sum(), (on[i] & ~g).sum(), (~on[i] & g).sum()]
+                    counts[a.style] += [(on[i] & gi).sum(), (on[i] & ~gi).sum(), (~on[i] & gi).sum()]
         para = float(np.mean([f1(*c) for c in counts.values()])) if counts else 0.0
         return spans.f1 + para, spans.f1, para
 
@@ -238,12 +276,17 @@ def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, 
     best, best_score = None, base
     for word in EVIDENCE_WORD:
         for share in EVIDENCE_SHARE:
-            s = score((word, share))
+            words = _bound_evidence(p, pk, g, para_th, word, share, supported)
+            s = score((words, share))
             if s[0] > best_score[0]:
-                best, best_score = {"word": word, "share": share}, s
-    note = (f"word evidence {best}: span F1 {best_score[1]:.3f}, paragraph F1 {best_score[2]:.3f} on tune "
-            f"(without: {base[1]:.3f}, {base[2]:.3f})")
-    return best, note
+                best, best_score = (word, share, words), s
+    if best is None:
+        return None, f"word evidence: none better on tune (span F1 {base[1]:.3f}, paragraph F1 {base[2]:.3f})"
+    word, share, words = best
+    choice = {"share": share, "word": {n: float(w) for n, w in zip(TECHNIQUE_NAMES, words, strict=True) if w <= 1.0}}
+    note = (f"word evidence from {word}, share {share}, for {len(choice['word'])} techniques: span F1 "
+            f"{best_score[1]:.3f}, paragraph F1 {best_score[2]:.3f} on tune (without: {base[1]:.3f}, {base[2]:.3f})")
+    return choice, note
 
 
 def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
