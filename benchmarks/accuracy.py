@@ -254,6 +254,19 @@ def rate_summary(rows: list[dict], articles: list[LabeledArticle], label: str) -
     return out
 
 
+def gold_summary(articles: list[LabeledArticle], label: str) -> dict[str, float]:
+    """The same rates from the annotations (paragraphs: the labelled ones)."""
+    words = sum(len(a.text.split()) for a in articles)
+    labelled = [ls for a in articles for ls in a.paragraph_labels.values()]
+    out = {"spans_per_1k_words": 1000 * sum(len(a.spans) for a in articles) / max(words, 1),
+           "share_paragraphs_flagged": sum(1 for ls in labelled if ls) / max(len(labelled), 1),
+           "labels_per_paragraph": sum(len(ls) for ls in labelled) / max(len(labelled), 1)}
+    print(f"  {label}: {out['spans_per_1k_words']:.1f} spans per 1,000 words; "
+          f"{100 * out['share_paragraphs_flagged']:.0f}% of paragraphs flagged; "
+          f"{out['labels_per_paragraph']:.2f} labels per paragraph")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, help="a directory in the SemEval layout with labels "
@@ -323,6 +336,7 @@ def main() -> None:
         out["rates"] = {
             "validation_english": rate_summary([systems[model_name][position[id(a)]] for a in en_val], en_val,
                                                "validation, English"),
+            "validation_english_gold": gold_summary(en_val, "validation, English, gold"),
             "test_2022": rate_summary(model_rows(model, tests), tests, "2022 test articles")}
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
