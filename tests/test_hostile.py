@@ -5,7 +5,9 @@ its time cap, with the process's memory under its cap, and nothing leaking.
 
 Caps (SECURITY.md states them too): a case ends within CASE_SECONDS (a local misbehaving
 web server within SERVER_CASE_SECONDS, the fetch deadline being 1.5 s here), and the peak
-resident memory of the test process stays under MEMORY_CAP_MB. The canary port must never
+resident memory of the test process stays under MEMORY_CAP_MB, or MEMORY_GROWTH_MB above what
+it already held when the suite began (other tests' imports: torch alone, where the training
+extra is installed, adds a few hundred MB to a full run). The canary port must never
 see a connection: every SSRF spelling is refused before anything connects.
 
 Run it alone with ``pytest -m hostile``; it is part of ``pytest -q`` too.
@@ -40,6 +42,7 @@ CASES = generate()
 CASE_SECONDS = 10.0
 SERVER_CASE_SECONDS = 6.0
 MEMORY_CAP_MB = 1200
+MEMORY_GROWTH_MB = 700
 FETCH = {"fetch_timeout": 1.5, "connect_timeout": 1.0, "read_timeout": 1.0}
 FORMATS = ("text", "json", "jsonl", "html")
 _LOCAL_TLS = ("slow_tls",)
@@ -162,11 +165,21 @@ def _check_analysis(case: Case, data: dict[str, Any]) -> None:
         assert 0.0 <= s["score"] <= 1.0
 
 
-def _check(case: Case, channel: str, outcome: Outcome, elapsed: float, local: Local) -> None:
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024 * 1024)
+
+
+@pytest.fixture(scope="module")
+def memory_cap() -> float:
+    """Set up before the first case runs."""
+    return max(MEMORY_CAP_MB, _peak_mb() + MEMORY_GROWTH_MB)
+
+
+def _check(case: Case, channel: str, outcome: Outcome, elapsed: float, local: Local, memory_cap: float) -> None:
     cap = SERVER_CASE_SECONDS if case.private else CASE_SECONDS
     assert elapsed < cap, f"{case.id} via {channel} took {elapsed:.1f} s (cap {cap:g} s)"
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024 * 1024)
-    assert peak_mb < MEMORY_CAP_MB, f"peak memory {peak_mb:.0f} MB after {case.id} via {channel}"
+    peak_mb = _peak_mb()
+    assert peak_mb < memory_cap, f"peak memory {peak_mb:.0f} MB after {case.id} via {channel} (cap {memory_cap:.0f} MB)"
     assert local.canary.connections == 0, f"{case.id} via {channel} reached the canary"
     expected = case.expected(channel)
     if expected == "ok":
@@ -273,7 +286,7 @@ def test_there_are_enough_cases() -> None:
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input(
-    case: Case, channel: str, local: Local, clients: dict[bool, Any], tmp_path: Path
+    memory_cap: float, case: Case, channel: str, local: Local, clients: dict[bool, Any], tmp_path: Path
 ) -> None:
     if channel not in case.channels:
         pytest.skip(f"{case.id} is not for {channel}")
@@ -286,4 +299,4 @@ def test_hostile_input(
         outcome = run_api(case, local, tmp_path)
     else:
         outcome = run_server(case, local, clients)
-    _check(case, channel, outcome, time.monotonic() - started, local)
+    _check(case, channel, outcome, time.monotonic() - started, local, memory_cap)

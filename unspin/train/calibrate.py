@@ -35,8 +35,7 @@ from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.runtime import OnnxModel
 from ..model.windows import Encoded
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
-from .data import LabeledArticle
-from .windows_data import token_targets
+from .data import LabeledArticle, token_targets
 
 GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
 MIN_SUPPORT = 4

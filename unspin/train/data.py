@@ -12,7 +12,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..taxonomy import normalize_label
+import numpy as np
+
+from ..taxonomy import TECHNIQUE_NAMES, normalize_label
 
 ARTICLE_RE = re.compile(r"^article(\d+)\.txt$")
 
@@ -221,6 +223,18 @@ HELD_OUT = {
     ("en", "reporting"): (10, 14), ("en", "opinion"): (6, 8), ("en", "satire"): (2, 2),
     ("mt", "reporting"): (30, 40), ("mt", "opinion"): (9, 12), ("mt", "satire"): (4, 5),
 }
+
+
+def token_targets(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.ndarray:
+    """[N, T]: 1 where a token overlaps an annotated span of that technique."""
+    y = np.zeros((len(offsets), len(TECHNIQUE_NAMES)), dtype=np.float32)
+    if len(offsets) == 0:
+        return y
+    index = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
+    for name, s, e in spans:
+        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
+        y[hit, index[name]] = 1.0
+    return y
 
 
 def split(articles: list[LabeledArticle], *, seed: int = 13) -> dict[str, list[LabeledArticle]]:

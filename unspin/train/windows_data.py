@@ -10,7 +10,7 @@ from tokenizers import Tokenizer
 
 from ..model.windows import encode, plan_windows, token_paragraphs, window_batch
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
-from .data import LabeledArticle
+from .data import LabeledArticle, token_targets
 
 T_INDEX = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
 F_INDEX = {n: i for i, n in enumerate(FRAME_NAMES)}
@@ -25,17 +25,6 @@ class Window:
     para_labels: np.ndarray  # [P, T] float32, one row per local slot
     genre: int  # -1 when unknown
     frames: np.ndarray | None  # [F] or None when unknown
-
-
-def token_targets(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.ndarray:
-    """[N, T]: 1 where a token overlaps an annotated span of that technique."""
-    y = np.zeros((len(offsets), len(TECHNIQUE_NAMES)), dtype=np.float32)
-    if len(offsets) == 0:
-        return y
-    for name, s, e in spans:
-        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
-        y[hit, T_INDEX[name]] = 1.0
-    return y
 
 
 # Techniques with no English span at all: translated paragraphs that carry them mark their
