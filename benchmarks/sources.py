@@ -23,25 +23,30 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from accuracy import DEFAULT_DATA as DATA  # noqa: E402  (the data paths, shared)
+from accuracy import TRANSLATED  # noqa: E402
+
 from unspin.evaluation import best_threshold, macro_f1_single  # noqa: E402
 from unspin.model.heads import sigmoid  # noqa: E402
 from unspin.model.runtime import OnnxModel  # noqa: E402
 from unspin.model.text_features import TextFeatures, Tfidf  # noqa: E402
 from unspin.taxonomy import FRAME_NAMES, GENRE_NAMES  # noqa: E402
 from unspin.train.data import DataReport, split  # noqa: E402
-from unspin.train.loop import TrainConfig, load_all  # noqa: E402
-from unspin.train.refit import (  # noqa: E402
-    WORDS_MAX_TERMS,
-    Pooled,
-    fit_genre,
-    fit_ovr,
-    fit_styled,
-    fit_words,
-    pool,
-)
 
-DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en"
-TRANSLATED = ROOT.parent / "shared" / "data" / "semeval2023task3-multilingual"
+try:
+    from unspin.train.loop import TrainConfig, load_all
+    from unspin.train.refit import (
+        WORDS_MAX_TERMS,
+        Pooled,
+        fit_genre,
+        fit_ovr,
+        fit_styled,
+        fit_words,
+        pool,
+    )
+except ImportError as err:  # torch, scikit-learn or scipy
+    sys.exit(f"benchmarks/sources.py refits heads and needs the train extra (pip install '.[train]'): {err}")
+
 GRID = np.arange(0.05, 0.96, 0.05)
 # The shipped refit's choices, so both sources are fitted alike.
 PARAGRAPH_L2, WORDS_C, WORDS_SHARE, GENRE_C, FRAMES_C = 300.0, 4.0, 0.5, 0.1, 10.0
