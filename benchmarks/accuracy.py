@@ -251,7 +251,13 @@ def rate_summary(rows: list[dict], articles: list[LabeledArticle], label: str) -
     print(f"  {label}: {out['spans_per_1k_words']:.1f} spans per 1,000 words; "
           f"{100 * out['share_paragraphs_flagged']:.0f}% of paragraphs flagged; "
           f"{out['labels_per_paragraph']:.2f} labels per paragraph; genre: {mix}")
+    _most_flagged(Counter(t for r in rows for ls in r["paragraphs"].values() for t in ls), paras)
     return out
+
+
+def _most_flagged(counts: Counter[str], paragraphs: int) -> None:
+    top = ", ".join(f"{t} {100 * n / max(paragraphs, 1):.1f}" for t, n in counts.most_common(6))
+    print(f"    most flagged, per 100 paragraphs: {top}")
 
 
 def gold_summary(articles: list[LabeledArticle], label: str) -> dict[str, float]:
@@ -264,6 +270,7 @@ def gold_summary(articles: list[LabeledArticle], label: str) -> dict[str, float]
     print(f"  {label}: {out['spans_per_1k_words']:.1f} spans per 1,000 words; "
           f"{100 * out['share_paragraphs_flagged']:.0f}% of paragraphs flagged; "
           f"{out['labels_per_paragraph']:.2f} labels per paragraph")
+    _most_flagged(Counter(t for ls in labelled for t in ls), len(labelled))
     return out
 
 
