@@ -130,3 +130,29 @@ def test_shipped_model_spans_are_exact_on_a_crlf_file(semeval_dir: Path, tmp_pat
     for _aid, _tech, start, end in rows:
         piece = text[int(start) : int(end)]
         assert piece and piece == piece.strip() and "\r" not in piece and "\n" not in piece
+
+
+@needs_model
+@pytest.mark.parametrize("damage", [
+    {"evidence": 0.7},  # the word thresholds must be a mapping
+    {"evidence": {"share": 0.5}},  # and present
+    {"paragraph": ["not", "a", "mapping"]},
+    {"span": {"Loaded_Language": "high"}},
+])
+def test_a_damaged_model_json_is_a_clear_model_error(tmp_path: Path, damage: dict) -> None:
+    import json
+
+    from unspin.errors import ModelError
+    from unspin.model.runtime import OnnxModel
+
+    for name in ("encoder.onnx", "heads.npz", "tokenizer.json"):
+        (tmp_path / name).symlink_to(DEFAULT_DIR / name)
+    meta = json.loads((DEFAULT_DIR / "model.json").read_text("utf-8"))
+    meta["thresholds"].update(damage)
+    (tmp_path / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="missing or broken"):
+        OnnxModel(tmp_path)
+    del meta["id"]
+    (tmp_path / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="missing or broken"):
+        OnnxModel(tmp_path)

@@ -59,26 +59,31 @@ class OnnxModel:
             with np.load(self.directory / "heads.npz") as data:
                 self.heads = Heads({k: data[k] for k in data.files})
             self.tokenizer = load_tokenizer(self.directory / "tokenizer.json")
-        except (OSError, ValueError, KeyError) as err:
-            raise ModelError(f"The model in {self.directory} is missing or broken ({err}).") from err
+            self._read_meta()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ModelError(f"The model in {self.directory} is missing or broken ({err!r}).") from err
         self.session = session or self._session(encoder, threads)
-        self.id: str = self.meta["id"]
-        self.version: str = self.meta["version"]
-        self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
-        self.frame_names: tuple[str, ...] = tuple(self.meta["frames"])
-        self.genre_names: tuple[str, ...] = tuple(self.meta["genres"])
-        self.temperature: dict[str, float] = self.meta.get("temperature", {})
-        th = self.meta.get("thresholds", {})
-        self.span_thresholds = np.array([th.get("span", {}).get(t, 0.5) for t in self.techniques])
-        self.span_gaps = np.array([th.get("span_gap", {}).get(t, 0) for t in self.techniques])
-        self.paragraph_thresholds = np.array([th.get("paragraph", {}).get(t, 0.5) for t in self.techniques])
+
+    def _read_meta(self) -> None:
+        meta = self.meta
+        self.id: str = meta["id"]
+        self.version: str = meta["version"]
+        self.techniques: tuple[str, ...] = tuple(meta["techniques"])
+        self.frame_names: tuple[str, ...] = tuple(meta["frames"])
+        self.genre_names: tuple[str, ...] = tuple(meta["genres"])
+        self.temperature: dict[str, float] = meta.get("temperature", {})
+        th = meta.get("thresholds", {})
+        self.span_thresholds = np.array([float(th.get("span", {}).get(t, 0.5)) for t in self.techniques])
+        self.span_gaps = np.array([int(th.get("span_gap", {}).get(t, 0)) for t in self.techniques])
+        self.paragraph_thresholds = np.array([float(th.get("paragraph", {}).get(t, 0.5)) for t in self.techniques])
         self.peak_share = float(th.get("peak_share", 0.5))
         self.sentence_level = np.array([t in th.get("sentence_level", ()) for t in self.techniques])
         ev = th.get("evidence")  # word thresholds of the techniques it applies to; 2.0: never
-        self.evidence = (np.array([ev["word"].get(t, 2.0) for t in self.techniques]), float(ev["share"])) if ev else None
-        self.genre_bias = np.array([self.meta.get("genre_bias", {}).get(g, 0.0) for g in self.meta["genres"]])
-        self.frame_thresholds = np.array([th.get("frames", {}).get(f, 0.5) for f in self.frame_names])
-        window = self.meta.get("window", {})
+        self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]), float(ev["share"])) \
+            if ev else None
+        self.genre_bias = np.array([float(meta.get("genre_bias", {}).get(g, 0.0)) for g in self.genre_names])
+        self.frame_thresholds = np.array([float(th.get("frames", {}).get(f, 0.5)) for f in self.frame_names])
+        window = meta.get("window", {})
         self.window_tokens = int(window.get("tokens", 254))
         self.stride = int(window.get("stride", 192))
 
