@@ -185,6 +185,7 @@ def _decoded(model: OnnxModel, raws: list[Raw], token_t: float, para_t: float) -
 
 def _span_thresholds(
     decoded: list[Decoded], para_th: np.ndarray, sentence_level: np.ndarray,
+    evidence: tuple[np.ndarray, float] | None = None,
 ) -> tuple[dict[str, float], dict[str, int], float]:
     """Per technique: the threshold and gap length that maximise span F1 on tune under the
     joint decoding; and the share of a paragraph's peak that its fallback phrase keeps."""
@@ -195,8 +196,10 @@ def _span_thresholds(
     def score(ths: np.ndarray, gaps: np.ndarray, peak: float, only: int | None = None) -> float:
         c = SpanCounts()
         pth = para_th if only is None else np.where(np.arange(k) == only, para_th, 2.0)
+        ev = evidence if evidence is None or only is None else (
+            np.where(np.arange(k) == only, evidence[0], 2.0), evidence[1])
         for d, g in zip(decoded, gold, strict=True):
-            pred, _ = d.decode(pth, ths, gaps, peak, sentence_level)
+            pred, _ = d.decode(pth, ths, gaps, peak, sentence_level, ev)
             c.add([(s.technique, s.start, s.end) for s in pred],
                   [x for x in g if only is None or x[0] == names[only]])
         return c.f1
@@ -354,6 +357,11 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
         decoded, para_th, np.array([thresholds["span"][n] for n in TECHNIQUE_NAMES]),
         np.array([thresholds["span_gap"][n] for n in TECHNIQUE_NAMES]), thresholds["peak_share"], sentence)
     log(note)
+    if thresholds["evidence"] is not None:  # the spans it now shows: tune their thresholds again
+        ev = thresholds["evidence"]
+        words = np.array([ev["word"].get(n, 2.0) for n in TECHNIQUE_NAMES])
+        thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
+            [d for d in decoded if d.raw.article.annotated], para_th, sentence, (words, ev["share"]))
     meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
                 thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
     meta_path.write_text(json.dumps(meta, indent=1))
