@@ -16,7 +16,8 @@ The tuning split is shaped like the news users bring (mostly reporting; see
   techniques that annotators mark on whole clauses (a median training span of
   ``SENTENCE_WORDS`` words or more) are shown on whole sentences;
 - the word evidence that lets the token head add a paragraph label its paragraph head
-  missed (:func:`unspin.model.decode.with_evidence`), or none.
+  missed (:func:`unspin.model.decode.with_evidence`), or none; with it, the span thresholds
+  once more.
 Classes with too little support fall back to the shared threshold, so rare techniques are
 not tuned on noise.
 """
