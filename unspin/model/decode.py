@@ -159,9 +159,9 @@ def with_evidence(
     diluted; the token head, trained on the English annotators' spans, is not. Given
     ``evidence`` (word, share), a paragraph with a word at least ``word`` sure of a
     technique (one threshold, or one per technique) carries it at its threshold, if its own
-    probability is at least ``share`` of that threshold. Only for the English annotation ``style``: the token head
-    learned the English annotators' spans, and for the translated style the paragraph head
-    already predicts its annotators' denser labelling."""
+    probability is at least ``share`` of that threshold. Only for the English annotation
+    ``style``: the token head learned the English annotators' spans, and for the translated
+    style the paragraph head already predicts its annotators' denser labelling."""
     if evidence is None or style != "en" or len(token_probs) == 0:
         return paragraph_probs
     word, share = evidence
