@@ -42,6 +42,7 @@ try:
         fit_ovr,
         fit_styled,
         fit_words,
+        paragraph_rows,
         pool,
     )
 except ImportError as err:  # torch, scikit-learn or scipy
@@ -81,19 +82,13 @@ def per_class(probs: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return np.array([best_threshold(probs[:, j], gold[:, j], GRID, default=0.5)[0] for j in range(gold.shape[1])])
 
 
-def paragraph_rows(ps: list[Pooled]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    rows = [(p.paragraphs[i], g, p.translated, p.article.text[slice(*p.article.lines[i][1:])])
-            for p in ps for i, g in p.labelled]
-    return (np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]) > 0,
-            np.array([r[2] for r in rows], dtype=np.float32), [r[3] for r in rows])
-
-
 def paragraphs(train: list[Pooled], tune: list[Pooled], val: list[Pooled]) -> dict[str, float]:
     """ST3 micro-F1 of the paragraph head (encoder and words views averaged)."""
     (x, y, mt, texts), (xu, yu, mtu, tu), (xv, yv, mtv, tv) = map(paragraph_rows, (train, tune, val))
-    w, b, d = fit_styled(x, y.astype(np.float32), mt, PARAGRAPH_L2)
+    w, b, d = fit_styled(x, y, mt, PARAGRAPH_L2)
     tfidf = Tfidf.fit(texts, min_df=2, max_terms=WORDS_MAX_TERMS, ngrams=2)
-    ww, wb, wd = fit_words(tfidf.matrix(texts), y.astype(np.float32), mt, WORDS_C)
+    ww, wb, wd = fit_words(tfidf.matrix(texts), y, mt, WORDS_C)
+    yu, yv = yu > 0, yv > 0
 
     def probs(xs: np.ndarray, m: np.ndarray, ts: list[str]) -> np.ndarray:
         encoder = xs @ w.T + b + m[:, None] * d

@@ -79,8 +79,9 @@ class OnnxModel:
         self.peak_share = float(th.get("peak_share", 0.5))
         self.sentence_level = np.array([t in th.get("sentence_level", ()) for t in self.techniques])
         ev = th.get("evidence")  # word thresholds of the techniques it applies to; 2.0: never
-        self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]), float(ev["share"])) \
-            if ev else None
+        self.evidence: tuple[np.ndarray, float] | None = None
+        if ev:
+            self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]), float(ev["share"]))
         self.genre_bias = np.array([float(meta.get("genre_bias", {}).get(g, 0.0)) for g in self.genre_names])
         self.frame_thresholds = np.array([float(th.get("frames", {}).get(f, 0.5)) for f in self.frame_names])
         window = meta.get("window", {})

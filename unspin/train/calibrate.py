@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation import SpanCounts, best_threshold, f1
+from ..document import Span
+from ..evaluation import SpanCounts, best_threshold, multilabel_f1
 from ..model.decode import decode_article, paragraph_peaks, with_evidence
 from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.runtime import OnnxModel
@@ -171,7 +172,8 @@ class Decoded:
     lexical: np.ndarray | None
 
     def decode(self, para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
-               sentence_level: np.ndarray, evidence: tuple[np.ndarray, float] | None = None):
+               sentence_level: np.ndarray, evidence: tuple[np.ndarray, float] | None = None
+               ) -> tuple[list[Span], np.ndarray]:
         r = self.raw
         pp = with_evidence(self.paragraph, self.token, r.token_para, para_th, evidence, r.article.style)
         return decode_article(self.token, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, span_th,
@@ -241,7 +243,6 @@ def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, 
     word threshold raised per technique as far as needed to keep the English labels within
     ``MAX_RATE`` (:func:`_bound_evidence`); or None if none beats going without. Returns the
     choice for ``model.json`` and a line saying what was measured."""
-    t_idx = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
     probs, peaks, gold = [], [], []  # the English labelled paragraphs
     for d in decoded:
         a = d.raw.article
@@ -260,19 +261,20 @@ def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, 
     supported = np.array([marked.count(n) >= MIN_SUPPORT * 2 for n in TECHNIQUE_NAMES])
 
     def score(evidence: tuple[np.ndarray, float] | None) -> tuple[float, float, float]:
-        spans, counts = SpanCounts(), {}
+        spans = SpanCounts()
+        labels: dict[str, tuple[list, list]] = {}  # per annotation style: predicted, gold
         for d in decoded:
             a = d.raw.article
             pred, on = d.decode(para_th, span_th, gaps, peak, sentence_level, evidence)
             if a.annotated:
                 spans.add([(s.technique, s.start, s.end) for s in pred], a.spans)
+            predicted, golden = labels.setdefault(a.style, ([], []))
             for i, (line, _, _) in enumerate(a.lines):
                 if line in a.paragraph_labels:
-                    gi = np.zeros(len(TECHNIQUE_NAMES), dtype=bool)
-                    gi[[t_idx[n] for n in a.paragraph_labels[line]]] = True
-                    counts.setdefault(a.style, np.zeros(3))
-                    counts[a.style] += [(on[i] & gi).sum(), (on[i] & ~gi).sum(), (~on[i] & gi).sum()]
-        para = float(np.mean([f1(*c) for c in counts.values()])) if counts else 0.0
+                    predicted.append([TECHNIQUE_NAMES[t] for t in np.flatnonzero(on[i])])
+                    golden.append(a.paragraph_labels[line])
+        para = float(np.mean([multilabel_f1(p, g, TECHNIQUE_NAMES)["micro_f1"] for p, g in labels.values() if g]
+                             or [0.0]))
         return spans.f1 + para, spans.f1, para
 
     base = score(None)
@@ -351,8 +353,9 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     sentence_level = sentence_level or []
     sentence = np.array([n in sentence_level for n in TECHNIQUE_NAMES])
     decoded = _decoded(model, all_raws, temperature["token"], temperature["paragraph"])
+    with_spans = [d for d in decoded if d.raw.article.annotated]
     thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
-        [d for d in decoded if d.raw.article.annotated], para_th, sentence)
+        with_spans, para_th, sentence)
     thresholds["sentence_level"] = list(sentence_level)
     thresholds["evidence"], note = _evidence(
         decoded, para_th, np.array([thresholds["span"][n] for n in TECHNIQUE_NAMES]),
@@ -362,7 +365,7 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
         ev = thresholds["evidence"]
         words = np.array([ev["word"].get(n, 2.0) for n in TECHNIQUE_NAMES])
         thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
-            [d for d in decoded if d.raw.article.annotated], para_th, sentence, (words, ev["share"]))
+            with_spans, para_th, sentence, (words, ev["share"]))
     meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
                 thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
     meta_path.write_text(json.dumps(meta, indent=1))

@@ -17,6 +17,7 @@ import numpy as np
 from ..taxonomy import TECHNIQUE_NAMES, normalize_label
 
 ARTICLE_RE = re.compile(r"^article(\d+)\.txt$")
+T_INDEX = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
 
 
 @dataclass
@@ -230,10 +231,9 @@ def token_targets(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.
     y = np.zeros((len(offsets), len(TECHNIQUE_NAMES)), dtype=np.float32)
     if len(offsets) == 0:
         return y
-    index = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
     for name, s, e in spans:
         hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
-        y[hit, index[name]] = 1.0
+        y[hit, T_INDEX[name]] = 1.0
     return y
 
 

@@ -72,6 +72,14 @@ def pool(model: OnnxModel, a: LabeledArticle) -> Pooled:
     return Pooled(a, article_mean(hidden), paras, labelled)
 
 
+def paragraph_rows(ps: list[Pooled]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The labelled paragraphs: features [R, 2H+T], gold [R, T], translated [R], texts."""
+    rows = [(p.paragraphs[i], g, p.translated, p.article.text[slice(*p.article.lines[i][1:])])
+            for p in ps for i, g in p.labelled]
+    return (np.stack([x for x, _, _, _ in rows]), np.stack([g for _, g, _, _ in rows]),
+            np.array([m for _, _, m, _ in rows], dtype=np.float32), [t for _, _, _, t in rows])
+
+
 def fit_ovr(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
     """One-vs-rest logistic regressions as one linear layer."""
     w = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
@@ -188,12 +196,7 @@ def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) ->
 
     # 1. Paragraph techniques, with the translated-annotation offset. The criterion weighs
     #    the English and the translated tuning articles equally: users bring English news.
-    def para_xy(ps: list[Pooled]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        rows = [(p.paragraphs[i], g, p.translated, p.article.text[slice(*p.article.lines[i][1:])])
-                for p in ps for i, g in p.labelled]
-        return (np.stack([x for x, _, _, _ in rows]), np.stack([g for _, g, _, _ in rows]),
-                np.array([m for _, _, m, _ in rows], dtype=np.float32), [t for _, _, _, t in rows])
-    (xp, yp, mp, tp), (xpu, ypu, mpu, tpu) = para_xy(pooled["train"]), para_xy(pooled["tune"])
+    (xp, yp, mp, tp), (xpu, ypu, mpu, tpu) = paragraph_rows(pooled["train"]), paragraph_rows(pooled["tune"])
 
     def para_score(logits: np.ndarray) -> float:
         probs = sigmoid(logits)

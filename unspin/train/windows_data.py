@@ -10,9 +10,8 @@ from tokenizers import Tokenizer
 
 from ..model.windows import encode, plan_windows, token_paragraphs, window_batch
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
-from .data import LabeledArticle, token_targets
+from .data import T_INDEX, LabeledArticle, token_targets
 
-T_INDEX = {n: i for i, n in enumerate(TECHNIQUE_NAMES)}
 F_INDEX = {n: i for i, n in enumerate(FRAME_NAMES)}
 G_INDEX = {n: i for i, n in enumerate(GENRE_NAMES)}
 
