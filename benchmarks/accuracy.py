@@ -43,14 +43,12 @@ from unspin.train.data import (  # noqa: E402
     in_distribution,
     load_dir,
     load_translated,
-    read_text,
-    semeval_lines,
+    load_unlabelled,
     split,
 )
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en"
 TRANSLATED = ROOT.parent / "shared" / "data" / "semeval2023task3-multilingual"
-TEST_ARTICLES = DEFAULT_DATA / "test-articles-subtask-3"
 
 
 def to_article(a: LabeledArticle) -> Article:
@@ -180,8 +178,8 @@ def lr_baseline(parts: dict[str, list[LabeledArticle]], evald: list[LabeledArtic
                     xs.append(cache[a.id][1][i])
                     ys.append([t in a.paragraph_labels[line] for t in TECHNIQUE_NAMES])
         return np.stack(xs), np.array(ys, dtype=float)
-    proba, th = ovr(*para_xy([a for a in train if a.paragraph_labels]),
-                    *para_xy([a for a in parts["tune"] if a.paragraph_labels]), len(TECHNIQUE_NAMES))
+    (xt, yt), (xu, yu) = (para_xy([a for a in arts if a.paragraph_labels]) for arts in (train, parts["tune"]))
+    proba, th = ovr(xt, yt, xu, yu, len(TECHNIQUE_NAMES))
     for r, a in zip(rows, evald, strict=True):
         if a.lines:
             p = proba(cache[a.id][1])
@@ -226,14 +224,6 @@ def label_rates(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, tupl
             pred.update(r["paragraphs"].get(line, []))
     out = {t: (pred[t], gold[t]) for t in TECHNIQUE_NAMES}
     out["all"] = (sum(pred.values()), sum(gold.values()))
-    return out
-
-
-def test_articles() -> list[LabeledArticle]:
-    out = []
-    for path in sorted(TEST_ARTICLES.glob("article*.txt")):
-        text = read_text(path)
-        out.append(LabeledArticle(id=path.stem, text=text, lines=semeval_lines(text), annotated=False))
     return out
 
 
@@ -336,10 +326,10 @@ def main() -> None:
         if paras:
             p, g = label_rates([systems[model_name][position[id(a)]] for a in arts], arts)["all"]
             print(f"  labels per paragraph, {title}: predicted {p / paras:.2f}, gold {g / paras:.2f}")
-    if TEST_ARTICLES.is_dir() and not args.data:
-        print("\nrates: validation (English articles) vs the 54 unlabelled 2022 test articles")
+    tests = [] if args.data else load_unlabelled(DEFAULT_DATA)
+    if tests:
+        print(f"\nrates: validation (English articles) vs the {len(tests)} unlabelled 2022 test articles")
         en_val = [a for a in evald if a.source == "en"]
-        tests = test_articles()
         out["rates"] = {
             "validation_english": rate_summary([systems[model_name][position[id(a)]] for a in en_val], en_val,
                                                "validation, English"),

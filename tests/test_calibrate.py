@@ -19,6 +19,7 @@ from unspin.train.calibrate import (
     _bound_evidence,
     _bound_rates,
     _evidence,
+    _genre_prior,
 )
 from unspin.train.data import LabeledArticle
 
@@ -104,3 +105,27 @@ def test_labels_added_by_word_evidence_count_towards_the_rate_cap() -> None:
     assert words[0] == pytest.approx(0.9) and words[1] == pytest.approx(0.8)
     assert _bound_evidence(probs, peaks, np.zeros((40, 2)), np.array([0.3, 0.3]), 0.8, 0.5, supported).min() > 1.0
     assert _bound_evidence(probs, peaks, gold, np.array([0.3, 0.3]), 0.8, 0.5, ~supported).min() > 1.0
+
+
+def test_genre_prior_moves_the_target_mix_towards_tune_without_costing_tune() -> None:
+    # Tune: 6 opinion, 12 reporting, 2 satire, each far ahead of the others (a shift of
+    # up to 1.5 in either direction changes none of them).
+    gold = np.array([0] * 6 + [1] * 12 + [2] * 2)
+    tune = np.log(np.full((20, 3), 0.025))
+    tune[np.arange(20), gold] = np.log(0.95)
+    # Target news: a third is narrowly satire over opinion; tune's mix says a tenth.
+    target = np.log(np.tile([0.1, 0.8, 0.1], (30, 1)))
+    target[:10] = np.log([0.44, 0.1, 0.46])
+    offset, note = _genre_prior(tune, gold, target)
+    predicted = np.bincount((target + offset).argmax(1), minlength=3)
+    assert predicted[2] == 0 and predicted[0] == 10  # the narrow satire calls go to opinion
+    assert offset[1] == 0  # offsets are relative to the most frequent genre
+    assert "-> [10, 20, 0]" in note
+    # Where the target already matches, nothing moves.
+    same, _ = _genre_prior(tune, gold, tune)
+    assert not same.any()
+    # An offset that would cost tune its macro-F1 is never taken, whatever the target says.
+    close = tune.copy()
+    close[gold == 2] = np.log([0.45, 0.1, 0.45 + 1e-3])
+    offset, _ = _genre_prior(close, gold, target)
+    assert ((close + offset).argmax(1) == gold).all()

@@ -148,18 +148,30 @@ def load_dir(root: Path, report: DataReport | None = None) -> list[LabeledArticl
                 if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
                     report.add("malformed span row", row[:60])
                     continue
-                name = normalize_label(parts[1], "technique")
+                label = normalize_label(parts[1], "technique")
                 start, end = int(parts[2]), int(parts[3])
-                if name is None:
+                if label is None:
                     report.add("unknown technique label", parts[1])
                 elif not 0 <= start < end <= len(text):
                     report.add("span offsets outside the article", f"{aid} {start}-{end}")
                 else:
-                    art.spans.append((name, start, end))
+                    art.spans.append((label, start, end))
         art.paragraph_labels = para.get(aid, {})
-        art.genre = (genres.get(aid) or [None])[0]
+        art.genre = next(iter(genres.get(aid, [])), None)
         art.frames = frames.get(aid)
         out.append(art)
+    return out
+
+
+def load_unlabelled(root: Path) -> list[LabeledArticle]:
+    """The unlabelled test articles beside ``data/en``'s training data
+    (``test-articles-subtask-3``): news of the kind users bring, with no labels, for checking
+    label rates and correcting the genre prior (none if the folder is absent)."""
+    folder = root / "test-articles-subtask-3"
+    out = []
+    for path in sorted(folder.glob("article*.txt")) if folder.is_dir() else []:
+        text = read_text(path)
+        out.append(LabeledArticle(id=path.stem, text=text, lines=semeval_lines(text), annotated=False))
     return out
 
 
@@ -211,7 +223,7 @@ def load_translated(root: Path, report: DataReport | None = None) -> list[Labele
                 labels = {n: ls for n, ls in para.get(aid, {}).items() if any(n == ln for ln, _, _ in lines)}
                 out.append(LabeledArticle(
                     id=f"{lang}-{aid}", text="\n".join(chunks), lines=lines, paragraph_labels=labels,
-                    genre=(genres.get(aid) or [None])[0], frames=frames.get(aid),
+                    genre=next(iter(genres.get(aid, [])), None), frames=frames.get(aid),
                     annotated=False, source=f"mt-{lang}",
                 ))
     return out

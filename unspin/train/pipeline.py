@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .calibrate import calibrate, sentence_level_techniques, write_base_meta
-from .data import DataReport, split
+from .data import DataReport, load_unlabelled, split
 from .export import export
 from .loop import TrainConfig, encoder_dir, load_all, train
 from .refit import refit
@@ -40,7 +40,7 @@ def run(cfg: TrainConfig, *, model_id: str, version: str, install_to: Path | Non
         write_base_meta(model_dir, model_id=model_id, version=version)
         decisions = refit(model_dir, parts, log=lambda m: print(m, file=sys.stderr))
         (model_dir / "refit.json").write_text(json.dumps(decisions))
-    _calibrate(model_dir, parts, model_id=model_id, version=version, install_to=install_to)
+    _calibrate(model_dir, parts, Path(cfg.data_dir), model_id=model_id, version=version, install_to=install_to)
     return model_dir
 
 
@@ -49,14 +49,16 @@ def recalibrate(cfg: TrainConfig, model_dir: Path, *, model_id: str, version: st
     """Calibrate an exported, refitted model again, with no training or refit: for a change
     in the decoding or in the calibration rules, which leaves the weights as they are."""
     parts = split(load_all(cfg, DataReport()), seed=cfg.seed)
-    _calibrate(model_dir, parts, model_id=model_id, version=version, install_to=install_to)
+    _calibrate(model_dir, parts, Path(cfg.data_dir), model_id=model_id, version=version, install_to=install_to)
     return model_dir
 
 
-def _calibrate(model_dir: Path, parts: dict, *, model_id: str, version: str, install_to: Path | None) -> None:
+def _calibrate(model_dir: Path, parts: dict, data_dir: Path, *, model_id: str, version: str,
+               install_to: Path | None) -> None:
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
     calibrate(model_dir, parts["tune"], model_id=model_id, version=version,
-              sentence_level=sentence_level_techniques(parts["train"]), progress=lambda: bar.update(1),
+              sentence_level=sentence_level_techniques(parts["train"]), target=load_unlabelled(data_dir),
+              progress=lambda: bar.update(1),
               log=lambda line: bar.write(line, file=sys.stderr))
     bar.close()
     if install_to is not None and install_to.resolve() != model_dir.resolve():
