@@ -135,7 +135,7 @@ class OnnxModel:
             token_para=token_para,
             token=sigmoid(out.token / t.get("token", 1.0)),
             paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
-            genre=softmax(out.genre / t.get("genre", 1.0) * genre_evidence(text) + self.genre_bias),
+            genre=genre_probs(out.genre, text, t.get("genre", 1.0), self.genre_bias),
             frames=sigmoid(out.frames / t.get("frames", 1.0)),
             lexical=self.lexical(text, bounds, enc.offsets),
         )
@@ -184,7 +184,10 @@ class OnnxModel:
 GENRE_FULL_WORDS = 150  # every article of the tuning split is longer
 
 
-def genre_evidence(text: str) -> float:
-    """How far the genre head's own evidence counts, against the news-mix prior: a few
-    words cannot make a report or an op-ed (the head read a five-word note as satire)."""
-    return min(1.0, len(text.split()) / GENRE_FULL_WORDS)
+def genre_probs(logits: np.ndarray, text: str, temperature: float, bias: np.ndarray) -> np.ndarray:
+    """Calibrated genre probabilities of one article (calibration computes them the same way
+    to correct the prior). How far the head's own evidence counts against the news-mix prior
+    grows with length: a few words cannot make a report or an op-ed (the head read a
+    five-word note as satire)."""
+    evidence = min(1.0, len(text.split()) / GENRE_FULL_WORDS)
+    return softmax(logits / temperature * evidence + bias)

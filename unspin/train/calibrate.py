@@ -34,7 +34,7 @@ from ..document import Span
 from ..evaluation import SpanCounts, best_threshold, macro_f1_single, multilabel_f1
 from ..model.decode import decode_article, paragraph_peaks, with_evidence
 from ..model.heads import HeadOutputs, sigmoid, softmax
-from ..model.runtime import OnnxModel, genre_evidence
+from ..model.runtime import OnnxModel, genre_probs
 from ..model.windows import Encoded
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 from .data import LabeledArticle, token_targets
@@ -375,16 +375,13 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     fr = [(r.out.frames, r.article.frames) for r in all_raws if r.article.frames is not None]
     fl = np.stack([f for f, _ in fr])
     fg = np.stack([[1.0 if n in gold else 0.0 for n in FRAME_NAMES] for _, gold in fr])
-    ge = [(r.out.genre, GENRE_NAMES.index(r.article.genre)) for r in all_raws if r.article.genre]
-    ge_logits, ge_gold = np.stack([g for g, _ in ge]), np.array([y for _, y in ge])
-    genre_t, genre_bias = _fit_genre(ge_logits, ge_gold)
+    genre_raws = [r for r in all_raws if r.article.genre]
+    ge_gold = np.array([GENRE_NAMES.index(r.article.genre) for r in genre_raws])
+    genre_t, genre_bias = _fit_genre(np.stack([r.out.genre for r in genre_raws]), ge_gold)
     if target:
-        def genre_log_probs(rows: list[tuple[np.ndarray, str]]) -> np.ndarray:  # as the runtime computes them
-            return np.log(softmax(np.stack([g / genre_t * genre_evidence(text) for g, text in rows]) + genre_bias))
-        target_rows = [(model.logits(a.text, [(s, e) for _, s, e in a.lines], a.style)[2].genre, a.text)
-                       for a in target]
-        tune_rows = [(r.out.genre, r.article.text) for r in all_raws if r.article.genre]
-        offset, note = _genre_prior(genre_log_probs(tune_rows), ge_gold, genre_log_probs(target_rows))
+        def log_probs(rs: list[Raw]) -> np.ndarray:
+            return np.log(np.stack([genre_probs(r.out.genre, r.article.text, genre_t, genre_bias) for r in rs]))
+        offset, note = _genre_prior(log_probs(genre_raws), ge_gold, log_probs(raw_outputs(model, target)))
         genre_bias = np.round(genre_bias + offset, 3)
         log(note)
     temperature = {
