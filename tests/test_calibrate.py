@@ -14,12 +14,16 @@ from unspin.taxonomy import TECHNIQUE_NAMES
 from unspin.train.calibrate import (
     MAX_RATE,
     MIN_RATE,
+    UNMARKED,
     Decoded,
     Raw,
     _bound_evidence,
     _bound_rates,
+    _english_shift,
     _evidence,
     _genre_prior,
+    _label_thresholds,
+    english_prior,
 )
 from unspin.train.data import LabeledArticle
 
@@ -129,3 +133,68 @@ def test_genre_prior_moves_the_target_mix_towards_tune_without_costing_tune() ->
     close[gold == 2] = np.log([0.45, 0.1, 0.45 + 1e-3])
     offset, _ = _genre_prior(close, gold, target)
     assert ((close + offset).argmax(1) == gold).all()
+
+
+ABSENT = UNMARKED
+
+
+def test_english_prior_gives_the_techniques_english_lacks_the_others_density(tmp_path) -> None:
+    k = len(TECHNIQUE_NAMES)
+    rng = np.random.default_rng(1)
+    heads = {"paragraph_b": np.where(ABSENT, -20.0, rng.normal(-5, 1, k)).astype(np.float32),
+             "paragraph_mt_b": np.where(ABSENT, 15.0, rng.normal(1, 1, k)).astype(np.float32),
+             "pwords_b": np.full(k, -4.0, dtype=np.float32), "pwords_mt_b": np.full(k, 0.5, dtype=np.float32),
+             "token_b": np.zeros(k, dtype=np.float32)}
+    np.savez_compressed(tmp_path / "heads.npz", **heads)
+    translated = heads["paragraph_b"] + heads["paragraph_mt_b"]
+    note = english_prior(tmp_path, shift=0.25)
+    with np.load(tmp_path / "heads.npz") as data:
+        out = {key: data[key] for key in data.files}
+    gap = np.median(heads["paragraph_mt_b"][~ABSENT])
+    # English: the translated logit less the others' median offset, plus the shift.
+    assert np.allclose(out["paragraph_b"][ABSENT], translated[ABSENT] - gap + 0.25)
+    assert np.allclose(out["pwords_b"][ABSENT], -4.0 + 0.5 - 0.5 + 0.25)
+    # Translated logits, the other techniques and the other heads stay as they were.
+    assert np.allclose(out["paragraph_b"] + out["paragraph_mt_b"], translated)
+    assert np.array_equal(out["paragraph_b"][~ABSENT], heads["paragraph_b"][~ABSENT])
+    assert np.array_equal(out["token_b"], heads["token_b"])
+    assert "shift +0.250" in note
+    # Calibrating again with the same shift reproduces the file; another shift moves only English.
+    before = (tmp_path / "heads.npz").read_bytes()
+    english_prior(tmp_path, shift=0.25)
+    assert (tmp_path / "heads.npz").read_bytes() == before
+    english_prior(tmp_path, shift=0.0)
+    with np.load(tmp_path / "heads.npz") as data:
+        assert np.allclose(data["paragraph_b"][ABSENT], translated[ABSENT] - gap)
+        assert np.allclose(data["paragraph_b"] + data["paragraph_mt_b"], translated)
+
+
+def test_english_shift_predicts_the_missing_techniques_at_the_others_rate() -> None:
+    rng = np.random.default_rng(2)
+    n, k = 600, len(TECHNIQUE_NAMES)
+    gold = rng.random((n, k)) < 0.1
+    # The others: predicted on about half their gold paragraphs. The missing ones: ranked as
+    # well, but two logits lower, so at a shift of 0 almost never predicted.
+    logits = np.where(gold, rng.normal(0.0, 1.0, (n, k)), rng.normal(-4.0, 1.0, (n, k)))
+    logits[:, ABSENT] -= 2.0
+    shift, note = _english_shift(logits, gold.astype(float), np.full(k, 0.5), 1.0)
+    predicted = 1 / (1 + np.exp(-(logits + shift * ABSENT))) >= 0.5
+    rate = predicted.sum(0) / gold.sum(0)
+    assert 1.5 <= shift <= 2.5
+    assert abs(rate[ABSENT].mean() - rate[~ABSENT].mean()) < 0.15
+    assert "without the shift" in note
+    # Nothing to match when no translated paragraph uses them.
+    assert _english_shift(logits, (gold & ~ABSENT).astype(float), np.full(k, 0.5), 1.0)[0] == 0.0
+
+
+def test_thresholds_ignore_english_rows_of_the_techniques_english_lacks() -> None:
+    # One technique, 200 rows: the first 100 English, unannotated for it and scored high;
+    # the rest translated, where a probability of 0.3 separates gold from the others.
+    probs = np.r_[np.full(100, 0.9), np.where(np.arange(100) < 20, 0.3, 0.05)][:, None]
+    gold = np.r_[np.zeros(100), (np.arange(100) < 20).astype(float)][:, None]
+    known = np.r_[np.zeros(100, bool), np.ones(100, bool)][:, None]
+    name = ("Questioning_the_Reputation",)
+    th = _label_thresholds(probs, gold > 0, name, known)[name[0]]
+    assert 0.05 < th <= 0.3  # where the translated rows put it
+    assert _bound_rates(probs, gold, np.array([th]), known)[0] == th  # 20 predicted against 20 gold
+    assert _bound_rates(probs, gold, np.array([th]))[0] > 0.3  # counted, they flood it

@@ -1,12 +1,23 @@
 """The training data readers: translated multilingual articles and the shift-matched split.
 
-Fixtures are written here; nothing of the SemEval data is read."""
+Fixtures are written here; one test checks a fact of the SemEval data when ../shared is present."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from unspin.train.data import HELD_OUT, DataReport, LabeledArticle, load_translated, split
+import pytest
+from conftest import shared_dir
+
+from unspin.train.data import (
+    HELD_OUT,
+    NOT_IN_ENGLISH,
+    DataReport,
+    LabeledArticle,
+    load_dir,
+    load_translated,
+    split,
+)
 
 
 def _write(path: Path, text: str) -> None:
@@ -53,3 +64,17 @@ def test_split_holds_out_shift_matched_articles_and_never_overlaps() -> None:
             assert len(got) == n and all(a.paragraph_labels for a in got)
     assert all(a.genre is not None for a in parts["tune"] + parts["val"])
     assert split(arts, seed=3) == parts  # reproducible from the seed
+
+
+SHARED = shared_dir()
+
+
+@pytest.mark.skipif(SHARED is None, reason="needs ../shared (the SemEval data)")
+def test_the_english_data_never_marks_the_techniques_listed_as_missing_and_translations_do() -> None:
+    assert SHARED is not None
+    english = load_dir(SHARED / "data" / "semeval2023task3" / "data" / "en")
+    used = {t for a in english for t in [*(s[0] for s in a.spans), *(x for ls in a.paragraph_labels.values() for x in ls)]}
+    assert used and not used & set(NOT_IN_ENGLISH)
+    translated = load_translated(SHARED / "data" / "semeval2023task3-multilingual")
+    marked = {t for a in translated for ls in a.paragraph_labels.values() for t in ls}
+    assert set(NOT_IN_ENGLISH) <= marked

@@ -10,7 +10,7 @@ from tokenizers import Tokenizer
 
 from ..model.windows import encode, plan_windows, token_paragraphs, window_batch
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
-from .data import T_INDEX, LabeledArticle, token_targets
+from .data import NOT_IN_ENGLISH, T_INDEX, LabeledArticle, token_targets
 
 F_INDEX = {n: i for i, n in enumerate(FRAME_NAMES)}
 G_INDEX = {n: i for i, n in enumerate(GENRE_NAMES)}
@@ -26,22 +26,18 @@ class Window:
     frames: np.ndarray | None  # [F] or None when unknown
 
 
-# Techniques with no English span at all: translated paragraphs that carry them mark their
-# every token as a weak, down-weighted target, so the token head can still point at them.
-WEAK_TOKEN_TECHNIQUES = ("Questioning_the_Reputation", "Appeal_to_Values",
-                         "Consequential_Oversimplification", "Appeal_to_Time")
-
-
 def weak_token_targets(offsets: np.ndarray, art: LabeledArticle) -> np.ndarray:
-    """[N, T]: -1 (unknown) except the weak techniques over labelled paragraphs."""
+    """[N, T]: -1 (unknown) except the techniques the English annotation lacks, over labelled
+    paragraphs: translated paragraphs that carry one mark their every token as a weak,
+    down-weighted target, so the token head can still point at it."""
     y = np.full((len(offsets), len(TECHNIQUE_NAMES)), -1.0, dtype=np.float32)
-    cols = [T_INDEX[n] for n in WEAK_TOKEN_TECHNIQUES]
+    cols = [T_INDEX[n] for n in NOT_IN_ENGLISH]
     for line, s, e in art.lines:
         if line not in art.paragraph_labels:
             continue
         hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
         labels = set(art.paragraph_labels[line])
-        for name, c in zip(WEAK_TOKEN_TECHNIQUES, cols, strict=True):
+        for name, c in zip(NOT_IN_ENGLISH, cols, strict=True):
             y[hit, c] = 1.0 if name in labels else 0.0
     return y
 
