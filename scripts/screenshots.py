@@ -1,10 +1,13 @@
-"""Take the README screenshots (docs/report.png, docs/compare.png) with headless Chromium.
+"""Take the README screenshots (docs/report.png, docs/compare.png, docs/corpus-dashboard.png)
+with headless Chromium.
 
 Usage:
     python scripts/screenshots.py ANALYSIS.json [OTHER.json ...] [--out docs] [--full-page]
+    python scripts/screenshots.py --dashboard CORPUS.db [--out docs]
 
 The first analysis gives docs/report.png; the comparison of all given analyses (two or
-more) gives docs/compare.png. Files may hold one Analysis JSON or JSON Lines (one per
+more) gives docs/compare.png; a corpus (``scripts/demo_corpus.py`` builds the demo one)
+gives docs/corpus-dashboard.png. Files may hold one Analysis JSON or JSON Lines (one per
 line, as written by ``unspin.report.jsonio``). Uses Debian's /usr/bin/chromium (never
 ``playwright install``); nothing is fetched.
 """
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--dashboard", type=Path, help="a corpus database: shoot its dashboard")
     ap.add_argument("--out", type=Path, default=Path("docs"))
     ap.add_argument("--min-score", type=float, default=0.0)
     ap.add_argument("--width", type=int, default=1280)
@@ -78,11 +82,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full-page", action="store_true")
     args = ap.parse_args(argv)
     analyses = [a for f in args.files for a in read_analyses(f)]
-    if not analyses:
+    if not analyses and not args.dashboard:
         print("no analyses found", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     size = {"width": args.width, "height": args.height, "full_page": args.full_page}
+    if args.dashboard:
+        from unspin.corpus.dashboard import build_dashboard
+        from unspin.corpus.store import open_store
+
+        store = open_store(args.dashboard)
+        try:
+            html = build_dashboard(store)
+        finally:
+            store.close()
+        shoot(html, args.out / "corpus-dashboard.png", **{**size, "width": 1200, "height": 1250})
+        print(args.out / "corpus-dashboard.png")
+    if not analyses:
+        return 0
     shoot(render_analysis(analyses[0], min_score=args.min_score), args.out / "report.png", **size)
     print(args.out / "report.png")
     if len(analyses) >= 2:
