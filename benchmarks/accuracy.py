@@ -310,6 +310,7 @@ def main() -> None:
         else:
             systems["unfine-tuned encoder + logistic regression"] = rows
     subsets = {"shift-matched (all)": evald}
+    as_english: list[LabeledArticle] = []  # translated articles read the way users' news is
     if not args.data:
         subsets["English only"] = [a for a in evald if a.source == "en"]
         subsets["translated only"] = [a for a in evald if a.source != "en"]
@@ -327,7 +328,7 @@ def main() -> None:
         if title == "English only":
             print(f"  (the English annotation never marks {', '.join(NOT_IN_ENGLISH)}: "
                   "every prediction of them counts as an error here)")
-    if not args.data and as_english:
+    if as_english:
         title = "translated, read as English news (the default path; all 23 techniques annotated)"
         results = {k: scores(rows, as_english) for k, rows in
                    {model_name: model_rows(model, as_english), **baselines(parts["train"], as_english)}.items()}
