@@ -281,3 +281,19 @@ def test_a_sure_word_adds_its_technique_to_a_paragraph_that_missed_it() -> None:
     spans, on = decode_article(probs, raised, offsets, words, para, np.array([0.5, 0.5]), thresholds, ("A", "B"), text)
     assert [(s.technique, text[s.start : s.end], s.score) for s in spans] == [("A", "puppet", 0.3)]
     assert on.tolist() == [[True, False], [False, False]]
+
+
+def test_int8_encoder_sessions_compute_exactly_on_every_cpu() -> None:
+    """``fixtures/int8-saturation.onnx`` is one MatMulInteger, like the encoder's: a [n, 64]
+    uint8 input times 64×4 int8 weights that are all 127. On a CPU without VNNI, ONNX
+    Runtime's fast kernel saturates pairs of 255 × 127 products at 32,767 (here 1,048,544
+    in place of 2,072,640), and the shipped encoder's detections would depend on the CPU.
+    (Where VNNI exists the fast kernel is exact too, so there this cannot fail.)"""
+    pytest.importorskip("onnxruntime")
+    from pathlib import Path
+
+    from unspin.model.runtime import inference_session
+
+    session = inference_session(Path(__file__).parent / "fixtures" / "int8-saturation.onnx", threads=1)
+    (out,) = session.run(None, {"A": np.full((3, 64), 255, dtype=np.uint8)})
+    assert (out == 255 * 127 * 64).all()
