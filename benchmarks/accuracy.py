@@ -369,11 +369,12 @@ def main() -> None:
     if tests:
         print(f"\nrates: validation (English articles) vs the {len(tests)} unlabelled 2022 test articles")
         en_val = [a for a in evald if a.source == "en"]
+        test_rows = model_rows(model, tests)
         out["rates"] = {
             "validation_english": rate_summary([systems[model_name][position[id(a)]] for a in en_val], en_val,
                                                "validation, English"),
             "validation_english_gold": gold_summary(en_val, "validation, English, gold"),
-            "test_2022": rate_summary(test_rows := model_rows(model, tests), tests, "2022 test articles")}
+            "test_2022": rate_summary(test_rows, tests, "2022 test articles")}
         for about, idx in by_topic(tests).items():
             out["rates"][f"test_2022 {about}"] = rate_summary(
                 [test_rows[i] for i in idx], [tests[i] for i in idx], f"2022 test articles {about}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilabel_f1
 from unspin.model.decode import decode_article, repeated_words, with_evidence
 from unspin.model.heads import Heads
+from unspin.model.runtime import inference_session
 from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
 
 
@@ -289,11 +291,6 @@ def test_int8_encoder_sessions_compute_exactly_on_every_cpu() -> None:
     Runtime's fast kernel saturates pairs of 255 × 127 products at 32,767 (here 1,048,544
     in place of 2,072,640), and the shipped encoder's detections would depend on the CPU.
     (Where VNNI exists the fast kernel is exact too, so there this cannot fail.)"""
-    pytest.importorskip("onnxruntime")
-    from pathlib import Path
-
-    from unspin.model.runtime import inference_session
-
     session = inference_session(Path(__file__).parent / "fixtures" / "int8-saturation.onnx", threads=1)
     (out,) = session.run(None, {"A": np.full((3, 64), 255, dtype=np.uint8)})
     assert (out == 255 * 127 * 64).all()
