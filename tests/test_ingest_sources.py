@@ -106,7 +106,7 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
 def test_stdin_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     small = dataclasses.replace(settings, max_input_bytes=1000)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"word " * 10_000)))
-    with pytest.raises(TooLargeError, match="stdin is larger than the 0.0 MB limit"):
+    with pytest.raises(TooLargeError, match=r"stdin is more than 1,000 bytes; the limit is 1,000 \(UNSPIN_MAX_INPUT_BYTES\)"):
         load("-", settings=small)
 
 
@@ -136,7 +136,7 @@ def test_huge_file_is_refused_before_reading(
 
     monkeypatch.setattr(Path, "open", no_open)
     with pytest.raises(
-        TooLargeError, match=r"huge.txt is too large \(52.4 MB; the limit is 5.0 MB\)"
+        TooLargeError, match=r"huge.txt is 52,428,800 bytes; the limit is 5,000,000 \(UNSPIN_MAX_INPUT_BYTES\)"
     ):
         load(str(path))
 

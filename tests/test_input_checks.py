@@ -205,19 +205,43 @@ def test_local_files_are_named_by_their_file_name(tmp_path: Path, settings: Sett
 
 
 def test_a_text_over_the_token_cap_is_refused_before_the_model() -> None:
-    from unspin.analyze import MAX_TOKENS
-
-    with pytest.raises(TooLargeError, match=f"tokens; the limit is {MAX_TOKENS:,}"):
-        unspin.analyze(BODY + " " + "&" * (MAX_TOKENS + 1))
+    limit = Settings().max_text_tokens
+    with pytest.raises(TooLargeError, match=rf"tokens; the limit is {limit:,} \(UNSPIN_MAX_TEXT_TOKENS\)"):
+        unspin.analyze(BODY + " " + "&" * (limit + 1), settings=Settings())
 
 
 def test_a_page_with_too_many_tags_is_refused() -> None:
     from unspin.ingest import from_html
-    from unspin.ingest.html import MAX_HTML_TAGS
 
-    page = "<html><body>" + "<p>Yes.</p>" * (MAX_HTML_TAGS // 2) + f"<p>{BODY}</p></body></html>"
-    with pytest.raises(InputError, match="HTML tags"):
-        from_html(page)
+    page = "<html><body>" + "<p>Yes.</p>" * 60 + f"<p>{BODY}</p></body></html>"
+    with pytest.raises(InputError, match=r"12\d HTML tags; the limit is 100 \(UNSPIN_MAX_HTML_TAGS\)"):
+        from_html(page, max_tags=100)
+    assert from_html(page, max_tags=1000).paragraphs
+
+
+# Every refusal for size names the value met, the limit and the setting that raises it.
+LONG = f"{BODY}\n\n" * 30  # 4,380 characters
+LIMITS = [
+    (Settings(max_input_bytes=1000), "bytes; the limit is 1,000 (UNSPIN_MAX_INPUT_BYTES)"),
+    (Settings(max_text_chars=1000), f"{len(LONG):,} characters; the limit is 1,000 (UNSPIN_MAX_TEXT_CHARS)"),
+    (Settings(max_text_tokens=500), "tokens; the limit is 500 (UNSPIN_MAX_TEXT_TOKENS)"),
+]
+
+
+@pytest.mark.parametrize(("settings", "message"), LIMITS)
+def test_every_refusal_names_its_limit_and_setting(settings: Settings, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "long.txt"
+    path.write_text(LONG, encoding="utf-8")
+    with pytest.raises(TooLargeError) as err:
+        for article in load_one(str(path), settings=settings):
+            unspin.analyze(article, settings=settings)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_short_text_names_the_minimum_and_its_setting() -> None:
+    with pytest.raises(InputError, match=r"10 characters; unspin needs at least 20, UNSPIN_MIN_TEXT_CHARS"):
+        unspin.analyze("Too short.", settings=Settings())
 
 
 def test_a_feed_cannot_define_entities() -> None:

@@ -12,7 +12,7 @@ from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilab
 from unspin.model.decode import decode_article, repeated_words, with_evidence
 from unspin.model.heads import Heads
 from unspin.model.runtime import inference_session
-from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
+from unspin.model.windows import owned_rows, ownership, plan_windows, token_paragraphs, window_batch
 
 
 @pytest.mark.parametrize("n", [0, 1, 253, 254, 255, 600, 1000, 5000])
@@ -35,7 +35,7 @@ def test_stitch_takes_each_token_from_its_owner() -> None:
     assert (batch[:, 0] == 101).all() and mask.sum(1).tolist() == [e - s + 2 for s, e in windows]
     # A fake encoder that outputs the input id as the hidden state recovers the sequence.
     hidden = batch[..., None].astype(np.float32)
-    assert stitch(hidden, windows, n)[:, 0].tolist() == ids.tolist()
+    assert owned_rows(hidden, windows, ownership(windows))[:, 0].tolist() == ids.tolist()
 
 
 def test_token_paragraphs_by_start_offset() -> None:

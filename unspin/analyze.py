@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
-from .config import Settings, load_settings
+from .config import DEFAULT_SETTINGS, Settings, load_settings, over_limit
 from .document import Analysis, Article
 from .errors import InputError, TooLargeError
-from .ingest import Source, Upload, check_text, from_text
+from .ingest import Source, Upload, check_text, from_plain
 from .ingest import load as load_source
 from .model import Model
 from .model import load as load_model
@@ -20,9 +20,6 @@ from .model import load as load_model
 NO_MODEL_NOTE = (
     "No trained model is installed: this analysis has no technique, genre or frame detections."
 )
-# The model's memory grows with tokens, about 5 KB each: this bounds one analysis near 1.2 GB.
-# A million characters of English is about 220,000 tokens; of punctuation, a million.
-MAX_TOKENS = 250_000
 
 
 def installed_model(settings: Settings | None = None) -> Model | None:
@@ -32,27 +29,29 @@ def installed_model(settings: Settings | None = None) -> Model | None:
     return load_model(settings.model_dir, threads=settings.threads)
 
 
-def analyze_with(model: Model | None, article: Article) -> Analysis:
+def analyze_with(
+    model: Model | None, article: Article, settings: Settings = DEFAULT_SETTINGS
+) -> Analysis:
     """``model``'s analysis of ``article``; without a model (none installed), an analysis
     with no detections that says so. Every analysis in unspin is made here."""
     if model is None:
         return Analysis(article=article, notes=[NO_MODEL_NOTE])
-    _check_tokens(model, article)
+    _check_tokens(model, article, settings.max_text_tokens)
     return model.analyze(article)
 
 
-def _check_tokens(model: Model, article: Article) -> None:
-    """TooLargeError for a text of more than MAX_TOKENS tokens. A token spans at least one
-    character, so only texts longer than that are tokenized here."""
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None or len(article.text) <= MAX_TOKENS:
+def _check_tokens(model: Model, article: Article, limit: int) -> None:
+    """TooLargeError for a text of more than ``limit`` tokens (``Settings.max_text_tokens``).
+    A token spans at least one character, so only texts longer than that are counted."""
+    count = getattr(model, "count_tokens", None)
+    if count is None or len(article.text) <= limit:
         return
-    tokens = len(tokenizer.encode(article.text, add_special_tokens=False).ids)
-    if tokens > MAX_TOKENS:
+    tokens = count(article.text)
+    if tokens > limit:
         name = article.url or article.id or "The text"
         raise TooLargeError(
-            f"{name} is too long for the model ({tokens:,} tokens; the limit is "
-            f"{MAX_TOKENS:,}, about 200,000 words of ordinary text): analyse a shorter part."
+            f"{name} is too long for the model: it is {over_limit(tokens, limit, 'tokens', 'max_text_tokens')}, "
+            "about 200,000 words of ordinary text at the default; analyse a shorter part, or raise that setting."
         )
 
 
@@ -62,7 +61,7 @@ def checked(item: object, settings: Settings) -> Article:
     if isinstance(item, str):
         if len(item) > settings.max_text_chars:  # refused before it is split into paragraphs
             check_text(Article(text=item), settings)
-        item = from_text(item)
+        item = from_plain(item)
     elif not isinstance(item, Article):
         raise InputError(
             f"unspin analyses a text (str) or an unspin.Article, not {type(item).__name__}."
@@ -76,7 +75,7 @@ def analyze(
     """Analyse one article (or a plain text, split into paragraphs on blank lines) with
     ``model``, by default the installed one."""
     settings = settings if settings is not None else load_settings()
-    return analyze_with(model or installed_model(settings), checked(article, settings))
+    return analyze_with(model or installed_model(settings), checked(article, settings), settings)
 
 
 def analyze_many(
@@ -88,7 +87,7 @@ def analyze_many(
     settings = settings if settings is not None else load_settings()
     model = model or installed_model(settings)
     for article in articles:
-        yield analyze_with(model, checked(article, settings))
+        yield analyze_with(model, checked(article, settings), settings)
 
 
 def load(source: Source, *, settings: Settings | None = None) -> list[Article]:

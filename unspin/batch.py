@@ -346,7 +346,7 @@ def analyze_sources(
             if not model_loaded:
                 model, model_loaded = installed_model(settings), True
             try:
-                analysis = analyze_with(model, article)
+                analysis = analyze_with(model, article, settings)
             except Exception as err:
                 _failed(result, item.source, err, on_error)
                 continue

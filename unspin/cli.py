@@ -280,7 +280,7 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
     if not 2 <= len(articles) <= 10:
         raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
     model = installed_model(settings)
-    comparison = compare([analyze_with(model, a) for a in articles], min_score=threshold)
+    comparison = compare([analyze_with(model, a, settings) for a in articles], min_score=threshold)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
         click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":

@@ -182,7 +182,7 @@ def compare(
     if model is None and not all(isinstance(item, Analysis) for item in items):
         model = installed_model(settings)
     analyses = tuple(
-        item if isinstance(item, Analysis) else analyze_with(model, checked(item, settings))
+        item if isinstance(item, Analysis) else analyze_with(model, checked(item, settings), settings)
         for item in items
     )
     profiles = tuple(Profile.from_analysis(a, min_score=min_score) for a in analyses)

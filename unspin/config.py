@@ -12,15 +12,21 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .errors import UnspinError
+from .errors import TooLargeError, UnspinError
 
 
 @dataclass(frozen=True)
 class Settings:
-    # Input limits: larger inputs are refused with a clear message, not truncated silently.
+    # Input limits: larger inputs are refused with a message that names the limit and its
+    # setting (:func:`over_limit`), never truncated silently.
     max_input_bytes: int = 5_000_000  # raw bytes read from a file, stdin, upload or URL
     max_text_chars: int = 1_000_000  # characters of article text after decoding/extraction
     min_text_chars: int = 20  # below this there is nothing to analyse
+    max_text_tokens: int = 250_000  # model tokens of one article (time grows with them)
+    # tags of an HTML page: extraction time and memory grow with the markup (400,000
+    # paragraphs take trafilatura half a minute and most of a GB); a news page has a few thousand
+    max_html_tags: int = 100_000
+    max_url_chars: int = 2048  # characters of a URL given to the server
     # Fetching
     connect_timeout: float = 5.0
     read_timeout: float = 15.0  # a server silent this long (one read) is given up on
@@ -47,6 +53,22 @@ class Settings:
         """These settings, changed by the options given (an option that is None: not given)."""
         given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
         return replace(self, **given)
+
+
+def over_limit(value: int | None, limit: int, unit: str, setting: str) -> str:
+    """How every refusal states a limit: "2,013,442 characters; the limit is 1,000,000
+    (UNSPIN_MAX_TEXT_CHARS)", naming the setting (a ``Settings`` field) that raises it.
+    ``value`` None: only known to be over the limit (a stream cut off there)."""
+    amount = f"{value:,}" if value is not None else f"more than {limit:,}"
+    return f"{amount} {unit}; the limit is {limit:,} (UNSPIN_{setting.upper()})"
+
+
+def too_many_bytes(name: str, limit: int, size: int | None = None) -> TooLargeError:
+    """The refusal of an input (file, stdin, upload, URL) over ``Settings.max_input_bytes``."""
+    return TooLargeError(
+        f"{name} is {over_limit(size, limit, 'bytes', 'max_input_bytes')}: split it into "
+        "smaller files, or raise that setting."
+    )
 
 
 DEFAULT_SETTINGS = Settings()

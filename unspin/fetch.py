@@ -32,8 +32,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from .config import DEFAULT_SETTINGS, Settings
-from .errors import BlockedURLError, FetchError, TooLargeError
+from .config import DEFAULT_SETTINGS, Settings, too_many_bytes
+from .errors import BlockedURLError, FetchError
 
 ALLOWED_CONTENT_TYPES = frozenset(
     {
@@ -282,17 +282,6 @@ def _charset(header: str | None) -> str | None:
     return charset.strip() if isinstance(charset, str) and charset.strip() else None
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
-
-
-def _too_large(url: str, cap: int, size: int | None = None) -> TooLargeError:
-    what = f"too large ({_mb(size)}; the limit is {_mb(cap)})" if size else (
-        f"larger than the {_mb(cap)} limit"
-    )
-    return TooLargeError(f"{url} is {what}; raise UNSPIN_MAX_INPUT_BYTES to allow it.")
-
-
 def _send_pinned(
     pool: httpcore.ConnectionPool, parsed: httpx.URL, addresses: list[str], settings: Settings
 ) -> httpcore.Response:
@@ -381,7 +370,7 @@ def _capped(chunks: Iterable[bytes], cap: int, url: str, deadline: _Deadline) ->
     for chunk in chunks:
         size += len(chunk)
         if size > cap:
-            raise _too_large(url, cap)
+            raise too_many_bytes(url, cap)
         deadline.left()
         yield chunk
 
@@ -393,7 +382,7 @@ def _read_body(
     decoding are each capped at ``cap``, while they stream."""
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise _too_large(url, cap, int(declared))
+        raise too_many_bytes(url, cap, int(declared))
     layers = [
         e.strip().lower()
         for value in headers.get_list("content-encoding")

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import InputError, UnspinError
-from ..ingest import check_text, expand, from_text, iter_items
+from ..ingest import check_text, expand, from_plain, iter_items
 from ..ingest.sources import read_file
 from .records import CorpusArticle
 
@@ -229,7 +229,7 @@ def _table_articles(path: Path, settings: Settings, meta: Metadata) -> Iterator[
         ext_id = _cell(row, cols.id)
         try:
             article = check_text(
-                from_text(
+                from_plain(
                     text, id=str(ext_id) if ext_id is not None else "",
                     title=str(title) if title is not None else None,
                     url=str(url) if url is not None else None,

@@ -23,7 +23,14 @@ from .sources import (
     load_one,
     read_file,
 )
-from .text import from_parts, from_semeval, from_text, looks_like_semeval, split_paragraphs
+from .text import (
+    from_parts,
+    from_plain,
+    from_semeval,
+    from_text,
+    looks_like_semeval,
+    split_paragraphs,
+)
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -38,6 +45,7 @@ __all__ = [
     "from_feed",
     "from_html",
     "from_parts",
+    "from_plain",
     "from_semeval",
     "from_text",
     "iter_items",

@@ -8,7 +8,7 @@ import re
 import threading
 from typing import Any
 
-from ..config import DEFAULT_SETTINGS, Settings
+from ..config import DEFAULT_SETTINGS, Settings, over_limit
 from ..document import Article
 from ..errors import InputError, TooLargeError
 
@@ -280,12 +280,13 @@ def check_text(
     if len(content) < settings.min_text_chars:
         raise InputError(
             f"{label} is too short to analyse ({len(content)} characters; unspin needs at "
-            f"least {settings.min_text_chars})."
+            f"least {settings.min_text_chars:,}, UNSPIN_MIN_TEXT_CHARS)."
         )
     if len(article.text) > settings.max_text_chars:
         raise TooLargeError(
-            f"{label} is too long ({len(article.text):,} characters; the limit is "
-            f"{settings.max_text_chars:,}): split it, or raise UNSPIN_MAX_TEXT_CHARS."
+            f"{label} is too long: it is "
+            f"{over_limit(len(article.text), settings.max_text_chars, 'characters', 'max_text_chars')}; "
+            "split it, or raise that setting."
         )
     lang, conf, p_en = detect_language(article)
     article.language = lang

@@ -123,7 +123,7 @@ def _iso_date(entry: Any) -> str | None:
 
 def _from_link(link: str, settings: Settings) -> Article:
     response = fetch(link, settings=settings)
-    return from_html(response.body, url=response.final_url, source_kind="feed")
+    return from_html(response.body, url=response.final_url, source_kind="feed", max_tags=settings.max_html_tags)
 
 
 def from_feed(
@@ -153,7 +153,7 @@ def from_feed(
         link = entry.get("link") or None
         entry_id = entry.get("id") or link or f"{where}#{i}"
         html = _entry_html(entry)
-        found = extract(html) if html.strip() else None
+        found = extract(html, max_tags=settings.max_html_tags) if html.strip() else None
         if found is None and html.strip():
             paragraphs = _fragment_paragraphs(html)
             found = Extracted(paragraphs=paragraphs) if paragraphs else None

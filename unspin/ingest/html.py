@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import DEFAULT_SETTINGS, over_limit
 from ..document import Article
 from ..errors import InputError
 from .text import from_parts
@@ -17,9 +18,6 @@ from .text import from_parts
 for _name in ("trafilatura", "htmldate", "courlan"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
 
-# Extraction time and memory grow with the markup (400,000 paragraphs take trafilatura half a
-# minute and most of a GB); a news page has a few thousand tags.
-MAX_HTML_TAGS = 100_000
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 
 
@@ -44,7 +42,8 @@ def _field(doc: Any, name: str) -> Any:
     return doc.get(name) if isinstance(doc, dict) else getattr(doc, name, None)
 
 
-def extract(html: str | bytes, *, url: str | None = None) -> Extracted | None:
+def extract(html: str | bytes, *, url: str | None = None, max_tags: int = DEFAULT_SETTINGS.max_html_tags
+            ) -> Extracted | None:
     """Main text and metadata of a page, or None when trafilatura finds no text."""
     from trafilatura import bare_extraction  # half a second to import: only for HTML
 
@@ -53,11 +52,10 @@ def extract(html: str | bytes, *, url: str | None = None) -> Extracted | None:
     if not (html.strip() if isinstance(html, str) else html.strip()):
         return None
     tags = html.count("<") if isinstance(html, str) else html.count(b"<")
-    if tags > MAX_HTML_TAGS:
+    if tags > max_tags:
         raise InputError(
-            f"{url or 'The page'} has {tags:,} HTML tags; unspin reads pages of at most "
-            f"{MAX_HTML_TAGS:,} (an article's page has a few thousand): save the article's "
-            "text as a .txt file instead."
+            f"{url or 'The page'} has {over_limit(tags, max_tags, 'HTML tags', 'max_html_tags')}; "
+            "an article's page has a few thousand: save the article's text as a .txt file instead."
         )
     try:
         doc = bare_extraction(
@@ -87,10 +85,11 @@ def extract(html: str | bytes, *, url: str | None = None) -> Extracted | None:
 
 
 def from_html(
-    html: str | bytes, *, url: str | None = None, id: str = "", source_kind: str = "html"
+    html: str | bytes, *, url: str | None = None, id: str = "", source_kind: str = "html",
+    max_tags: int = DEFAULT_SETTINGS.max_html_tags,
 ) -> Article:
     """An Article from an HTML page; InputError when no article text can be found."""
-    found = extract(html, url=url)
+    found = extract(html, url=url, max_tags=max_tags)
     if found is None:
         where = url or "the HTML"
         raise InputError(

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..config import DEFAULT_SETTINGS, Settings
+from ..config import DEFAULT_SETTINGS, Settings, too_many_bytes
 from ..document import Article
-from ..errors import InputError, TooLargeError, UnspinError
+from ..errors import InputError, UnspinError
 from ..fetch import fetch
 from .detect import check_text, decode_bytes
 from .feed import from_feed, looks_like_feed
 from .html import from_html, looks_like_html
-from .text import from_semeval, from_text, looks_like_semeval, semeval_id
+from .text import from_plain
 
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
@@ -72,21 +72,6 @@ class Item:
     found: bool = True  # False: the source names nothing to read (no such file, empty folder)
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
-
-
-def _too_large(name: str, cap: int, size: int | None = None) -> TooLargeError:
-    what = (
-        f"too large ({_mb(size)}; the limit is {_mb(cap)})"
-        if size
-        else f"larger than the {_mb(cap)} limit"
-    )
-    return TooLargeError(
-        f"{name} is {what}: split it into smaller files, or raise UNSPIN_MAX_INPUT_BYTES."
-    )
-
-
 def read_capped(stream: BinaryIO, *, name: str, cap: int) -> bytes:
     """Read a stream in chunks, refusing it as soon as it passes ``cap`` bytes."""
     chunks: list[bytes] = []
@@ -97,7 +82,7 @@ def read_capped(stream: BinaryIO, *, name: str, cap: int) -> bytes:
             return b"".join(chunks)
         size += len(chunk)
         if size > cap:
-            raise _too_large(name, cap)
+            raise too_many_bytes(name, cap)
         chunks.append(chunk)
 
 
@@ -108,7 +93,7 @@ def read_file(path: Path, *, cap: int) -> bytes:
         if stat.S_ISDIR(st.st_mode):
             raise InputError(f"{path} is a directory.")
         if stat.S_ISREG(st.st_mode) and st.st_size > cap:
-            raise _too_large(str(path), cap, st.st_size)
+            raise too_many_bytes(str(path), cap, st.st_size)
         with path.open("rb") as f:
             return read_capped(f, name=str(path), cap=cap)
     except FileNotFoundError:
@@ -119,13 +104,6 @@ def read_file(path: Path, *, cap: int) -> bytes:
         raise InputError(f"{path} is a directory.") from None
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-
-
-def _from_decoded(text: str, *, id: str, url: str | None, source_kind: str) -> Article:
-    if looks_like_semeval(text):
-        kind = "semeval" if source_kind == "text" else source_kind
-        return from_semeval(text, id=semeval_id(id), url=url, source_kind=kind)
-    return from_text(text, id=id, url=url, source_kind=source_kind)
 
 
 def kind_of(media_type: str = "", name: str = "") -> str | None:
@@ -168,10 +146,11 @@ def articles_from_bytes(
         return from_feed(data, url=url, settings=settings)
     if kind == "html":
         return [
-            from_html(_html_input(data, name), url=url, id=id, source_kind="url" if url else "html")
+            from_html(_html_input(data, name), url=url, id=id, source_kind="url" if url else "html",
+                      max_tags=settings.max_html_tags)
         ]
     text = decode_bytes(data, name=name)
-    return [_from_decoded(text, id=id, url=url, source_kind="url" if url else "text")]
+    return [from_plain(text, id=id, url=url, source_kind="url" if url else "text")]
 
 
 def _html_input(data: bytes, name: str) -> str | bytes:
@@ -206,14 +185,14 @@ def _load_stdin(settings: Settings) -> list[Article]:
     else:  # a text-only stdin replacement
         data = sys.stdin.read(settings.max_input_bytes + 1).encode("utf-8")
         if len(data) > settings.max_input_bytes:
-            raise _too_large("stdin", settings.max_input_bytes)
+            raise too_many_bytes("stdin", settings.max_input_bytes)
     return articles_from_bytes(data, name="stdin", id="stdin", settings=settings)
 
 
 def _load_upload(upload: Upload, settings: Settings) -> list[Article]:
     cap = settings.max_input_bytes
     if len(upload.data) > cap:
-        raise _too_large(upload.name, cap, len(upload.data))
+        raise too_many_bytes(upload.name, cap, len(upload.data))
     kind = upload.kind or kind_of(name=upload.name)
     return articles_from_bytes(
         upload.data, name=upload.name, kind=kind, id=upload.id, settings=settings

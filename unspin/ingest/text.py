@@ -21,6 +21,15 @@ _ARTICLE_ID = re.compile(r"article(\d+)")
 _BYLINE = re.compile(r"\s*by[:\s]\s*(.+?)\s*", re.I)
 _BYLINE_TAIL = re.compile(r"\s*[,|\u2022\u00b7\u2013\u2014]\s*|\s+-\s+")  # "By Jo Roe, Reuters"
 _NAME_PARTICLES = frozenset(["and", "&", "de", "del", "della", "der", "den", "di", "du", "da", "la", "le", "van", "von", "al", "bin", "ibn", "y"])
+# A line that only dates the article ("March 3, 2022", "Updated 10:32 AM EST, Tue 3 March
+# 2022", "2022-03-03") or places it ("WASHINGTON (Reuters) -"): never its title.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b",
+    re.I,
+)
+_PLACE_LINE = re.compile(r"[A-Z][A-Z .'\-]{2,}(?:,\s*[A-Za-z .]+)?\s*(?:\([^)]*\))?\s*[-\u2013\u2014:]\s*")
 _NOT_NAMES = frozenset(["the", "a", "an", "this", "that", "these", "those", "any", "all", "our", "their", "its", "his", "her", "my", "your", "no"])
 
 
@@ -89,34 +98,47 @@ def byline_author(line: str) -> str | None:
     return name
 
 
+def is_dateline(line: str) -> bool:
+    """A line that dates or places the article rather than names it: a date with at most
+    a few words around it, or a place in capitals before a dash ("WASHINGTON (Reuters) -")."""
+    line = line.strip()
+    if _PLACE_LINE.fullmatch(line):
+        return True
+    return bool(_DATE.search(line)) and len(_DATE.sub("", line).split()) <= 6
+
+
+def _front_line(line: str) -> bool:
+    """A byline or a dateline: front matter that is never the title."""
+    return byline_author(line) is not None or is_dateline(line)
+
+
 def _front_matter(text: str, paragraphs: list[Paragraph]) -> tuple[str | None, str | None]:
-    """(title, author) from the first paragraphs: a byline first, then perhaps a headline;
-    or a headline, then perhaps a byline."""
-    first = text[paragraphs[0].start : paragraphs[0].end] if paragraphs else ""
-    author = byline_author(first) if "\n" not in first else None
-    if author is not None:
-        return _guess_title(text, paragraphs[1:]), author
-    title = _guess_title(text, paragraphs)
-    if title is not None:
-        second = text[paragraphs[1].start : paragraphs[1].end]
-        author = byline_author(second) if "\n" not in second else None
-    return title, author
+    """(title, author) from the first paragraphs, as a reader takes them: bylines and
+    datelines before or after the headline are skipped (a byline gives the author); the
+    headline is the first line of what remains, when it reads like one; a subtitle after
+    it, in the same paragraph or the next, is not the title."""
+    title = None
+    lines = [[ln.strip() for ln in text[p.start : p.end].splitlines() if ln.strip()] for p in paragraphs[:4]]
+    bylines = [byline_author(ln) for group in lines for ln in group]
+    for i, group in enumerate(lines):
+        if all(_front_line(ln) for ln in group):
+            continue  # only bylines and datelines
+        subtitled = all(ln[0].isupper() or ln[0].isdigit() or ln[0] in "\"'\u201c\u2018" for ln in group[1:])
+        if i < len(paragraphs) - 1 and len(group) <= 3 and subtitled:
+            title = _headline(group[0])
+        bylines = bylines[: sum(len(g) for g in lines[: i + 3])]  # a byline is near the top
+        break
+    return title, next((b for b in bylines if b), None)
 
 
-def _guess_title(text: str, paragraphs: list[Paragraph]) -> str | None:
-    """The first paragraph, when it reads like a headline (and is not a byline).
-
-    Heuristic: one line, at most 200 characters, followed by more text, and not ending like
-    a sentence or clause (``. , ; :``). Headlines ending in ``?``, ``!`` or a quote pass.
-    """
-    if len(paragraphs) < 2:
+def _headline(line: str) -> str | None:
+    """``line`` when it reads like a headline: at most 200 characters, and not ending like a
+    sentence or clause (``. , ; :``); headlines ending in ``?``, ``!`` or a quote pass."""
+    if not line or len(line) > _MAX_TITLE_CHARS or _front_line(line):
         return None
-    first = text[paragraphs[0].start : paragraphs[0].end]
-    if len(first) > _MAX_TITLE_CHARS or any(c in first for c in _BREAK_CHARS):
+    if line.endswith((".", ",", ";", ":")) and not line.endswith("..."):
         return None
-    if first.endswith((".", ",", ";", ":")) and not first.endswith("..."):
-        return None
-    return None if byline_author(first) else first
+    return line
 
 
 def from_text(
@@ -129,7 +151,7 @@ def from_text(
 ) -> Article:
     """An Article from plain text, split into paragraphs (see :func:`split_paragraphs`).
 
-    ``title=None`` guesses the title from the first paragraph (see :func:`_guess_title`);
+    ``title=None`` guesses the title from the first paragraphs (see :func:`_front_matter`);
     the title stays a paragraph of the text, as in SemEval, so spans in it can be shown.
     A byline before or after it ("by Jo Roe") gives the author, unless ``meta`` has one.
     ``meta`` sets other Article fields (url, outlet, author, published, language).
@@ -165,8 +187,9 @@ def from_semeval(text: str, *, id: str = "", **meta: Any) -> Article:
         title = text[paragraphs[0].start : paragraphs[0].end]
         author = byline_author(title)
         if author:  # a byline where the title goes is no title
-            title = None
             meta["author"] = meta.get("author") or author
+        if _front_line(title):
+            title = None
     meta.setdefault("source_kind", "semeval")
     return Article(text=text, id=id, title=title, paragraphs=paragraphs, **meta)
 
@@ -205,20 +228,32 @@ def semeval_id(name: str) -> str:
     return m.group(1) if m else name
 
 
+def from_plain(
+    text: str, *, id: str = "", title: str | None = None, source_kind: str = "text", **meta: Any
+) -> Article:
+    """An Article from text as a file holds it: the SemEval layout when it is one
+    (:func:`looks_like_semeval`), else paragraphs at blank lines (:func:`from_text`).
+
+    Every input's text is read here once it is extracted (a file, stdin, a pasted text, a
+    web page, a feed entry, a corpus row), so one text gives one set of paragraphs, and so
+    one analysis, however it came. ``title`` given (a page's, a feed entry's, a corpus
+    row's) is metadata, kept instead of the one the text suggests; ``meta`` sets the other
+    Article fields."""
+    if looks_like_semeval(text):
+        kind = "semeval" if source_kind == "text" else source_kind
+        article = from_semeval(text, id=semeval_id(id), source_kind=kind, **meta)
+    else:
+        article = from_text(text, id=id, source_kind=source_kind, **meta)
+    article.title = " ".join(title.split()) if title and title.strip() else article.title
+    return article
+
+
 def from_parts(
     title: str | None, paragraphs: Iterable[str], *, id: str = "", **meta: Any
 ) -> Article:
-    """Build an article in the SemEval layout from extracted parts (HTML, feeds).
-
-    Each paragraph goes on its own line (inner line breaks become spaces), separated by a
-    blank line, so ``Paragraph.line`` works as for SemEval files and the text can be saved
-    and read back with the same offsets.
-    """
+    """An article from extracted parts (a web page, a feed entry): the paragraphs, inner
+    whitespace collapsed, joined by blank lines and read as a file's text
+    (:func:`from_plain`). ``title`` (the page's or the entry's) is metadata: the model reads
+    a headline only where the text holds it, as it reads a file's first line."""
     parts = [" ".join(p.split()) for p in paragraphs]
-    parts = [p for p in parts if p]
-    clean_title = " ".join(title.split()) if title else ""
-    if clean_title and parts and parts[0] == clean_title:
-        parts = parts[1:]
-    if clean_title:
-        return from_semeval("\n\n".join([clean_title, *parts]) + "\n", id=id, **meta)
-    return from_text("\n\n".join(parts) + "\n", id=id, **meta)
+    return from_plain("\n\n".join(p for p in parts if p) + "\n", id=id, title=title, **meta)

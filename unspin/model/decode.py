@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..document import Span
+from .windows import paragraph_tokens
 
 
 @dataclass
@@ -221,20 +222,22 @@ def decode_article(
         for r in _runs(wprob, on, int(t), token_para):
             if on_para[r.para, t] and _visible(text, offsets, r):
                 runs.setdefault((r.para, r.t), []).append(r)
+    first, end = paragraph_tokens(token_para, len(on_para))
     for p, t in zip(*np.nonzero(on_para), strict=True):
         if (p, t) in runs:
             continue
-        tokens = np.flatnonzero(token_para == p)
-        if len(tokens) == 0:
+        a, b = int(first[p]), int(end[p])  # the paragraph's tokens: work on them alone
+        if a == b:
             on_para[p, t] = False
             continue
-        prob = wprob[:, t] / max(float(wprob[tokens, t].max()), 1e-9)
-        said = lex[:, t] / max(float(lex[tokens, t].max()), 1e-9)
+        prob = wprob[a:b, t] / max(float(wprob[a:b, t].max()), 1e-9)
+        said = lex[a:b, t] / max(float(lex[a:b, t].max()), 1e-9)
         strength = prob + said
         # The words view's "not" or "?" is evidence, but no phrase to centre on.
-        peak = tokens[int((prob + said * content)[tokens].argmax())]
-        near = (strength >= peak_share * strength[peak]) & (token_para == p) & (strength > 0)
-        grown = [r for r in _runs(wprob, near, int(t), token_para) if r.a <= peak < r.b]
+        peak = int((prob + said * content[a:b]).argmax())
+        near = (strength >= peak_share * strength[peak]) & (strength > 0)
+        grown = [Run(r.t, r.para, r.a + a, r.b + a, r.strength)
+                 for r in _runs(wprob[a:b], near, int(t), token_para[a:b]) if r.a <= peak < r.b]
         if grown and _visible(text, offsets, grown[0]):
             runs[(int(p), int(t))] = grown
         else:
@@ -242,13 +245,13 @@ def decode_article(
     spans: list[Span] = []
     for (pi, ti), rs in runs.items():
         best = max(r.strength for r in rs)
-        tokens = np.flatnonzero(token_para == pi)
+        a, b = int(first[pi]), int(end[pi])
         shown: list[Span] = []
         for r in rs:
-            start, end = _visible(text, offsets, r)  # type: ignore[misc]
+            start, end_ = _visible(text, offsets, r)  # type: ignore[misc]
             if sentence_level is not None and sentence_level[ti]:
-                start, end = _sentences(text, start, end, int(offsets[tokens[0], 0]), int(offsets[tokens[-1], 1]))
-            shown.append(Span(technique=names[ti], start=start, end=end,
+                start, end_ = _sentences(text, start, end_, int(offsets[a, 0]), int(offsets[b - 1, 1]))
+            shown.append(Span(technique=names[ti], start=start, end=end_,
                               score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))
         spans += _merged(shown)
     return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para

@@ -7,6 +7,7 @@ tuned thresholds), ``encoder.onnx``, ``heads.npz`` and ``tokenizer.json``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,18 +17,19 @@ import numpy as np
 from ..document import Analysis, Article, ParagraphLabels
 from ..errors import ModelError
 from .decode import decode_article, with_evidence
-from .heads import HeadOutputs, Heads, sigmoid, softmax
+from .heads import HeadOutputs, Heads, HeadStream, sigmoid, softmax
 from .windows import (
     Encoded,
     encode,
     load_tokenizer,
+    owned_rows,
+    ownership,
     plan_windows,
-    stitch,
     token_paragraphs,
     window_batch,
 )
 
-MAX_BATCH_WINDOWS = 8  # windows per encoder call: bounds memory on very long articles
+MAX_BATCH_WINDOWS = 8  # windows per encoder call; their output goes to the heads at once
 
 
 @dataclass
@@ -96,30 +98,39 @@ class OnnxModel:
             raise ModelError(f"Could not load the model's encoder {path}: {err}") from err
 
     # -- raw outputs --------------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        """How many tokens the model reads in ``text`` (tokenized a piece at a time)."""
+        return len(encode(self.tokenizer, text).ids)
+
     def hidden(self, text: str) -> tuple[Encoded, np.ndarray]:
-        """Tokens of ``text`` and the encoder's output for each, [N, H]."""
+        """Tokens of ``text`` and the encoder's output for each, [N, H] (for training: an
+        analysis streams it, :meth:`logits`)."""
         enc = encode(self.tokenizer, text)
-        n = len(enc.ids)
-        if n == 0:
-            return enc, np.zeros((0, self.heads.w["token_w"].shape[1]), dtype=np.float32)
-        windows = plan_windows(n, self.window_tokens, self.stride)
-        parts = []
+        rows = list(self._encoder_rows(enc.ids))
+        hidden = np.concatenate(rows) if rows else np.zeros((0, self.heads.w["token_w"].shape[1]), dtype=np.float32)
+        return enc, hidden
+
+    def _encoder_rows(self, ids: np.ndarray) -> Iterator[np.ndarray]:
+        """The encoder's output for successive tokens, a batch of windows at a time: each
+        token's row from the window that owns it (``windows.ownership``)."""
+        windows = plan_windows(len(ids), self.window_tokens, self.stride) if len(ids) else []
+        owned = ownership(windows)
         for i in range(0, len(windows), MAX_BATCH_WINDOWS):
-            ids, mask = window_batch(enc.ids, windows[i : i + MAX_BATCH_WINDOWS])
-            parts.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
-        return enc, self._stitch(parts, windows, n)
+            batch = windows[i : i + MAX_BATCH_WINDOWS]
+            input_ids, mask = window_batch(ids, batch)
+            out = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            yield owned_rows(out, batch, owned[i : i + len(batch)])
 
     def logits(self, text: str, bounds: list[tuple[int, int]], style: str = "en"
                ) -> tuple[Encoded, np.ndarray, HeadOutputs]:
-        enc, hidden = self.hidden(text)
+        """Every head's logits; the encoder's output streams through the heads, so memory
+        grows with a batch of windows, not with the text."""
+        enc = encode(self.tokenizer, text)
         token_para = token_paragraphs(enc.offsets, bounds)
-        return enc, token_para, self.heads(hidden, token_para, bounds, text, style)
-
-    @staticmethod
-    def _stitch(parts: list[np.ndarray], windows: list[tuple[int, int]], n: int) -> np.ndarray:
-        length = max(p.shape[1] for p in parts)
-        padded = [np.pad(p, ((0, 0), (0, length - p.shape[1]), (0, 0))) for p in parts]
-        return stitch(np.concatenate(padded), windows, n)
+        stream = HeadStream(self.heads, token_para, len(bounds))
+        for rows in self._encoder_rows(enc.ids):
+            stream.add(rows)
+        return enc, token_para, stream.finish(bounds, text, style)
 
     def scores(self, text: str, bounds: list[tuple[int, int]], style: str = "en") -> Scores:
         enc, token_para, out = self.logits(text, bounds, style)

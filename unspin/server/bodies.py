@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from ..config import Settings
-from ..errors import TooLargeError, UnspinError
+from ..config import Settings, too_many_bytes
+from ..errors import UnspinError
 from .errors import UnsupportedMediaError
 from .inputs import FileInput, Input, TextInput, URLInput, media_type, safe_filename
 from .schemas import AnalyzeIn, SourceIn
@@ -47,9 +47,7 @@ async def file_input(value: UploadFile, settings: Settings) -> FileInput | None:
     if not data and not value.filename:
         return None
     if len(data) > cap:
-        raise TooLargeError(
-            f"{name} is larger than the {cap / 1e6:.1f} MB limit: split it into smaller files."
-        )
+        raise too_many_bytes(name, cap)
     return FileInput(data=data, filename=name, content_type=value.content_type or "")
 
 

@@ -199,7 +199,7 @@ class Engine:
     def _timed(self, article: Article) -> Analysis:
         """The model's analysis, its time per character folded into the running average."""
         started = time.perf_counter()
-        analysis = analyze_with(self.model, article)
+        analysis = analyze_with(self.model, article, self.settings)
         cost = (time.perf_counter() - started) / max(len(article.text), _MIN_CHARS)
         previous = self._seconds_per_char
         self._seconds_per_char = cost if previous == 0 else 0.7 * previous + 0.3 * cost

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
-from ..config import Settings
+from ..config import Settings, over_limit
 from ..document import Article
 from ..errors import BlockedURLError, InputError
 from ..ingest import SUPPORTED_SUFFIXES, Source, Upload, kind_of
@@ -21,7 +21,6 @@ from ..ingest import load as load_source
 from ..ingest.sources import FEED_TYPES, HTML_TYPES, TEXT_TYPES
 from .errors import UnsupportedMediaError
 
-MAX_URL_CHARS = 2048
 _HTTP_URL = re.compile(r"^https?://", re.I)
 _HAS_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 # Browsers send octet-stream (or nothing) for types they do not know.
@@ -98,13 +97,15 @@ def upload_kind(filename: str, content_type: str) -> str | None:
     return kind_of(ctype, filename)
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, settings: Settings) -> str:
     """The URL, stripped, if it is an http(s) URL; else a clear refusal (never a path)."""
     url = url.strip()
     if not url:
         raise InputError("The URL is empty: paste the address of an article or a feed.")
-    if len(url) > MAX_URL_CHARS:
-        raise InputError(f"The URL is too long (more than {MAX_URL_CHARS:,} characters).")
+    if len(url) > settings.max_url_chars:
+        raise InputError(
+            f"The URL is too long: it is {over_limit(len(url), settings.max_url_chars, 'characters', 'max_url_chars')}."
+        )
     if _HTTP_URL.match(url):
         return url
     if _HAS_SCHEME.match(url):
@@ -114,10 +115,10 @@ def check_url(url: str) -> str:
     raise InputError(f"{url[:200]} is not a web address: it must start with http:// or https://.")
 
 
-def source_of(item: TextInput | URLInput | FileInput) -> Source:
+def source_of(item: TextInput | URLInput | FileInput, settings: Settings) -> Source:
     """The input as :mod:`unspin.ingest` reads it."""
     if isinstance(item, URLInput):
-        return check_url(item.url)
+        return check_url(item.url, settings)
     if isinstance(item, FileInput):
         kind = upload_kind(item.filename, item.content_type)
         stem = PurePosixPath(item.filename).stem
@@ -130,4 +131,4 @@ def load(item: Input, settings: Settings) -> list[Article]:
     """Articles from one input, checked (not empty, not too long, English)."""
     if isinstance(item, LoadedInput):
         return list(item.articles)
-    return load_source(source_of(item), settings=settings)
+    return load_source(source_of(item, settings), settings=settings)

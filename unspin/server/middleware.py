@@ -16,6 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import over_limit
 from .handlers import scope_error_response
 
 log = logging.getLogger("unspin.server")
@@ -59,9 +60,8 @@ class BodyTooLargeError(StarletteHTTPException):
         super().__init__(
             status_code=413,
             detail=(
-                f"The request is larger than this server's limit of {limit / 1e6:.1f} MB: "
-                "send a shorter article (or start the server with a larger "
-                "UNSPIN_SERVER_MAX_BODY_BYTES)."
+                f"The request is {over_limit(None, limit, 'bytes', 'server_max_body_bytes')}: "
+                "send a shorter article (or start the server with that setting raised)."
             ),
         )
 

@@ -107,7 +107,7 @@ async def analyze_form(request: Request) -> Response:
         field = {inputs.URLInput: "url", inputs.FileInput: "file"}.get(type(item), "text")
         source = inputs.describe(item)
         if isinstance(item, inputs.URLInput):  # fetching is slow: follow it on a job page
-            inputs.check_url(item.url)
+            inputs.check_url(item.url, settings)
             job = store.create("batch", [source], total=1)
             start_job(engine, store, job, [item])
             return _see_other(f"/jobs/{job.id}")
