@@ -71,10 +71,47 @@ def test_long_text_is_refused(settings: Settings) -> None:
 
 def test_french_is_refused_unless_allowed(settings: Settings) -> None:
     french = (FIXTURES / "french.txt").read_text(encoding="utf-8")
-    with pytest.raises(InputError, match=r"looks like French \(fr\); unspin's model reads English"):
+    with pytest.raises(InputError, match=r"looks like French \(fr, \d+% sure\); unspin's model reads English"):
         check_text(from_text(french), settings, name="french.txt")
     allowed = dataclasses.replace(settings, require_english=False)
     assert check_text(from_text(french), allowed).language == "fr"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Le gouvernement a annoncé hier une nouvelle réforme des retraites.\n\n"
+         "Les syndicats appellent à la grève dès lundi prochain.", "French"),
+        ("Die Regierung hat gestern eine neue Reform angekündigt.\n\n"
+         "Die Gewerkschaften rufen zum Streik auf.", "German"),
+    ],
+)
+def test_a_short_foreign_text_is_refused_like_a_long_one(settings: Settings, text: str, language: str) -> None:
+    """One rule for every length: two short paragraphs are judged as a long article is."""
+    with pytest.raises(InputError, match=f"looks like {language}"):
+        check_text(from_text(text), settings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The council met on Tuesday and agreed to repair the bridge.\n\nEveryone knows it cannot wait.",
+        "Merkel and Macron meet in Berlin.\n\nTalks on Ukraine resume on Friday.",
+        "Prices rose again in March.\n\nThe central bank will meet next week.",
+    ],
+)
+def test_short_english_is_analysed(settings: Settings, text: str) -> None:
+    assert check_text(from_text(text), settings).language in ("en", None)
+
+
+def test_a_text_too_short_to_tell_is_analysed_with_a_note(settings: Settings) -> None:
+    from unspin.ingest import language_note
+
+    article = check_text(from_text("Bridge repairs approved.\n\nWork starts Monday."), settings)
+    assert article.language is None
+    assert "too short or too mixed to tell its language" in (language_note(article) or "")
+    article.language = "en"
+    assert language_note(article) is None
 
 
 def test_english_with_foreign_names_is_not_refused(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from .config import DEFAULT_SETTINGS, Settings, load_settings, over_limit
 from .document import Analysis, Article
 from .errors import InputError, TooLargeError
-from .ingest import Source, Upload, check_text, from_plain
+from .ingest import Source, Upload, check_text, from_plain, language_note
 from .ingest import load as load_source
 from .model import Model
 from .model import load as load_model
@@ -37,7 +37,10 @@ def analyze_with(
     if model is None:
         return Analysis(article=article, notes=[NO_MODEL_NOTE])
     _check_tokens(model, article, settings.max_text_tokens)
-    return model.analyze(article)
+    analysis = model.analyze(article)
+    if note := language_note(article):
+        analysis.notes.append(note)
+    return analysis
 
 
 def _check_tokens(model: Model, article: Article, limit: int) -> None:

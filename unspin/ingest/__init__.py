@@ -7,7 +7,7 @@ articles or the error that refused the input. :func:`load` reads one source whol
 
 from __future__ import annotations
 
-from .detect import check_text, decode_bytes, detect_language
+from .detect import check_text, decode_bytes, detect_language, language_note
 from .feed import from_feed, looks_like_feed
 from .html import from_html, looks_like_html
 from .sources import (
@@ -41,6 +41,7 @@ __all__ = [
     "check_text",
     "decode_bytes",
     "detect_language",
+    "language_note",
     "expand",
     "from_feed",
     "from_html",

@@ -34,8 +34,12 @@ _INVISIBLE = re.compile(
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair: not text, and no encoder takes it
 _LANG_SAMPLE_CHARS = 3000  # language ID on a bounded sample keeps big articles fast
-_MIN_LETTERS_TO_REFUSE = 80  # below this, language ID is a guess: never refuse on it
+# One rule for every length: fewer letters than this, and language ID is a guess, so the
+# text is analysed with a note; from there, a text the identifier is sure is another
+# language (and unlikely English) is refused, and one it is unsure of is analysed with a note.
+_MIN_LETTERS_TO_JUDGE = 20
 _REFUSE_CONFIDENCE = 0.9
+_ENGLISH_UNLIKELY = 0.05
 LANGUAGE_NAMES = {
     "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
     "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
@@ -226,9 +230,25 @@ def _sample(article: Article) -> str:
 
 
 def detect_language(article: Article) -> tuple[str | None, float, float]:
-    """(language code or None when unsure, confidence, probability of English)."""
-    lang, conf, p_en = _langid.classify(_sample(article))
+    """(language code or None when unsure or too short to tell, confidence, probability of
+    English)."""
+    sample = _sample(article)
+    if sum(c.isalpha() for c in sample) < _MIN_LETTERS_TO_JUDGE:
+        return None, 0.0, 0.0
+    lang, conf, p_en = _langid.classify(sample)
     return (lang if conf >= 0.5 else None), conf, p_en
+
+
+def language_note(article: Article) -> str | None:
+    """What an analysis says when its text was not found to be English (``check_text`` set
+    ``article.language``): too short or too mixed to tell, or another language let through."""
+    if article.language == "en":
+        return None
+    what = (
+        f"looks like {language_name(article.language)}" if article.language
+        else "is too short or too mixed to tell its language"
+    )
+    return f"This text {what}: unspin's model reads English only, and analysed it as English."
 
 
 def language_name(code: str) -> str:
@@ -289,14 +309,12 @@ def check_text(
             "split it, or raise that setting."
         )
     lang, conf, p_en = detect_language(article)
-    article.language = lang
-    if settings.require_english and lang not in (None, "en"):
-        sample = _sample(article)
-        letters = sum(c.isalpha() for c in sample)
-        if letters >= _MIN_LETTERS_TO_REFUSE and conf >= _REFUSE_CONFIDENCE and p_en < 0.05:
-            raise InputError(
-                f"{label} looks like {language_name(lang)} ({lang}); unspin's model reads "
-                "English only, so pass an English article (or set UNSPIN_REQUIRE_ENGLISH=0 "
-                "to analyse it anyway)."
-            )
+    sure = lang not in (None, "en") and conf >= _REFUSE_CONFIDENCE and p_en < _ENGLISH_UNLIKELY
+    article.language = lang if lang == "en" or sure else None  # None: unsure, said in a note
+    if settings.require_english and sure:
+        raise InputError(
+            f"{label} looks like {language_name(lang or '')} ({lang}, {conf:.0%} sure); unspin's "
+            "model reads English only, so pass an English article (or set "
+            "UNSPIN_REQUIRE_ENGLISH=0 to analyse it anyway)."
+        )
     return article

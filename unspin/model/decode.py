@@ -116,11 +116,15 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _token_words(text: str, offsets: np.ndarray) -> tuple[list[str], Counter[str]]:
-    """The lower-cased word each token lies in ("" for punctuation), and the article's
-    count of every word stem."""
-    found = list(WORD.finditer(text))
-    counts = Counter(_stem(m.group()) for m in found)
+def _token_words(text: str, offsets: np.ndarray) -> list[str]:
+    """The lower-cased word each token lies in ("" for punctuation). Words are looked up
+    around the tokens given only, from and to a character no word holds."""
+    lo, hi = int(offsets[0, 0]), int(offsets[-1, 1])
+    while lo > 0 and _word_char(text[lo - 1]):
+        lo -= 1
+    while hi < len(text) and _word_char(text[hi]):
+        hi += 1
+    found = list(WORD.finditer(text, lo, hi))
     out = [""] * len(offsets)
     if found:
         starts = np.array([m.start() for m in found], dtype=np.int64)
@@ -128,7 +132,11 @@ def _token_words(text: str, offsets: np.ndarray) -> tuple[list[str], Counter[str
         for i, j in enumerate(at):
             if found[j].start() <= offsets[i, 0] < found[j].end():
                 out[i] = found[j].group().lower()
-    return out, counts
+    return out
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what \w matches
 
 
 def _used_twice(words: list[str], counts: Counter[str]) -> np.ndarray:
@@ -138,7 +146,8 @@ def _used_twice(words: list[str], counts: Counter[str]) -> np.ndarray:
 def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
     """[N] True where a token's word is a function word or a word the article uses at least
     twice (plural and singular count as one)."""
-    words, counts = _token_words(text, offsets)
+    words = _token_words(text, offsets) if len(offsets) else []
+    counts = Counter(_stem(m.group()) for m in WORD.finditer(text))
     return np.array([w in FUNCTION_WORDS for w in words], dtype=bool) | _used_twice(words, counts)
 
 
@@ -200,12 +209,53 @@ def decode_article(
     casts the doubt.
     """
     on_para = paragraph_probs >= paragraph_thresholds
-    n = len(token_probs)
-    if n == 0:
+    if len(token_probs) == 0:
         return [], np.zeros_like(on_para)
+    counts = Counter(_stem(m.group()) for m in WORD.finditer(text))
+    spans: list[Span] = []
+    for (pa, pb), (a, b) in _groups(token_para, len(on_para)):
+        if a == b:  # paragraphs without a token: nothing to show, so no label
+            on_para[pa:pb] = False
+            continue
+        spans += _decode_part(
+            token_probs[a:b], paragraph_probs, on_para, (pa, pb), offsets[a:b], word_ids[a:b], token_para[a:b],
+            span_thresholds, names, text, counts, gaps, peak_share, sentence_level,
+            None if lexical is None else lexical[a:b],
+        )
+    return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
+
+
+GROUP_TOKENS = 4096  # decoded at a time: a long article's per-token copies stay this size
+
+
+def _groups(token_para: np.ndarray, n_paragraphs: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Runs of whole paragraphs of at least GROUP_TOKENS tokens (the last may be shorter):
+    ((first paragraph, end), (first token, end)) of each; one group for most articles."""
+    first, end = paragraph_tokens(token_para, n_paragraphs)
+    cuts, size = [0], 0
+    for p in range(n_paragraphs - 1):
+        size += int(end[p] - first[p])
+        if size >= GROUP_TOKENS and end[p] > first[p]:
+            cuts.append(p + 1)
+            size = 0
+    cuts.append(n_paragraphs)
+    token_cuts = [0, *(int(end[c - 1]) for c in cuts[1:-1]), len(token_para)]
+    return list(zip(zip(cuts[:-1], cuts[1:], strict=True), zip(token_cuts[:-1], token_cuts[1:], strict=True),
+                    strict=True))
+
+
+def _decode_part(
+    token_probs: np.ndarray, paragraph_probs: np.ndarray, on_para: np.ndarray, paragraphs: tuple[int, int],
+    offsets: np.ndarray, word_ids: np.ndarray, token_para: np.ndarray, span_thresholds: np.ndarray,
+    names: tuple[str, ...] | list[str], text: str, counts: Counter[str], gaps: np.ndarray | None,
+    peak_share: float, sentence_level: np.ndarray | None, lexical: np.ndarray | None,
+) -> list[Span]:
+    """:func:`decode_article` for the paragraphs [pa, pb), whose tokens are the arrays given
+    (``on_para`` is the article's, and updated)."""
+    pa, pb = paragraphs
     wprob = word_probs(token_probs, word_ids)
     lex = np.zeros_like(wprob) if lexical is None else np.clip(lexical, 0.0, None)
-    words, counts = _token_words(text, offsets)
+    words = _token_words(text, offsets)
     content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
     only_repeated = [i for i, name in enumerate(names) if name in REPEATED_ONLY]
     if only_repeated:
@@ -215,7 +265,7 @@ def decode_article(
         lex[:, only_repeated] *= keep
     inside = token_para >= 0
     runs: dict[tuple[int, int], list[Run]] = {}
-    for t in np.flatnonzero(on_para.any(0)):
+    for t in np.flatnonzero(on_para[pa:pb].any(0)):
         on = (wprob[:, t] >= span_thresholds[t]) & inside
         if gaps is not None and gaps[t] > 0:
             on = _bridge(on, int(gaps[t]), token_para)
@@ -223,7 +273,8 @@ def decode_article(
             if on_para[r.para, t] and _visible(text, offsets, r):
                 runs.setdefault((r.para, r.t), []).append(r)
     first, end = paragraph_tokens(token_para, len(on_para))
-    for p, t in zip(*np.nonzero(on_para), strict=True):
+    for p, t in zip(*np.nonzero(on_para[pa:pb]), strict=True):
+        p += pa
         if (p, t) in runs:
             continue
         a, b = int(first[p]), int(end[p])  # the paragraph's tokens: work on them alone
@@ -254,7 +305,7 @@ def decode_article(
             shown.append(Span(technique=names[ti], start=start, end=end_,
                               score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))
         spans += _merged(shown)
-    return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
+    return spans
 
 
 def _merged(spans: list[Span]) -> list[Span]:

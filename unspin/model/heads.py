@@ -31,8 +31,14 @@ WORDS_KEYS = ("pwords_vocabulary", "pwords_idf", "pwords_ngrams")
 WORDS_HEAD = ("pwords_w", "pwords_b", "pwords_mt_b", "pwords_share")
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+def sigmoid(x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """The logistic function; ``out=x`` computes it in place (a long article's token
+    logits), with the same operations and so the same values."""
+    y = np.clip(x, -40.0, 40.0, out=out)
+    np.negative(y, out=y)
+    np.exp(y, out=y)
+    np.add(1.0, y, out=y)
+    return np.divide(1.0, y, out=y)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

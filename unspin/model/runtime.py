@@ -135,10 +135,11 @@ class OnnxModel:
     def scores(self, text: str, bounds: list[tuple[int, int]], style: str = "en") -> Scores:
         enc, token_para, out = self.logits(text, bounds, style)
         t = self.temperature
+        token = np.divide(out.token, t.get("token", 1.0), out=out.token)  # in place: [N, T] is long
         return Scores(
             encoded=enc,
             token_para=token_para,
-            token=sigmoid(out.token / t.get("token", 1.0)),
+            token=sigmoid(token, out=token),
             paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
             genre=genre_probs(out.genre, text, t.get("genre", 1.0), self.genre_bias),
             frames=sigmoid(out.frames / t.get("frames", 1.0)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -37,23 +38,31 @@ STYLE_NAMES = (
 )
 
 
+_VOCABULARIES = (ATTRIBUTION, FIRST_SINGULAR, FIRST_PLURAL, SECOND_PERSON, MODAL)
+
+
 def style_features(text: str, n_paragraphs: int) -> np.ndarray:
-    """How the article is written: rates per 100 words, quotation share, lengths."""
-    words = WORD.findall(text)
-    n = max(len(words), 1)
-    lower = [w.lower() for w in words]
+    """How the article is written: rates per 100 words, quotation share, lengths. Counted
+    in one pass over the words, which are never all held at once (a long text)."""
+    in_vocabulary = [0] * len(_VOCABULARIES)
+    words, digits, capitals = 0, 0, 0
+    for m in WORD.finditer(text):
+        w = m.group()
+        words += 1
+        digits += w[0].isdigit()
+        capitals += w[0].isupper()
+        lower = w.lower()
+        for i, vocabulary in enumerate(_VOCABULARIES):
+            in_vocabulary[i] += lower in vocabulary
+    n = max(words, 1)
     sentences = max(sum(1 for s in SENTENCE_END.split(text) if s.strip()), 1)
     quoted = sum(len(m.group(1)) for m in QUOTED.finditer(text))
-
-    def rate(vocabulary: frozenset[str]) -> float:
-        return 100 * sum(w in vocabulary for w in lower) / n
-
     return np.array([
         quoted / max(len(text), 1),
-        rate(ATTRIBUTION), rate(FIRST_SINGULAR), rate(FIRST_PLURAL), rate(SECOND_PERSON), rate(MODAL),
+        *(100 * k / n for k in in_vocabulary),
         100 * text.count("?") / n, 100 * text.count("!") / n,
-        100 * sum(w[0].isdigit() for w in words) / n,
-        100 * sum(w[0].isupper() for w in words) / n,
+        100 * digits / n,
+        100 * capitals / n,
         math.log1p(n / sentences), math.log1p(n / max(n_paragraphs, 1)), math.log1p(n),
     ], dtype=np.float32)
 
@@ -72,7 +81,10 @@ class Tfidf:
         self.idf = idf.astype(np.float32)
         self.ngrams = int(ngrams)
 
-    def terms(self, text: str) -> list[str]:
+    def terms(self, text: str) -> Iterable[str]:
+        """The text's tokens, then its n-grams; lazily for single words (a whole article)."""
+        if self.ngrams == 1:
+            return (m.group() for m in TOKEN.finditer(text.lower()))
         toks = tokens(text)
         out = list(toks)
         for n in range(2, self.ngrams + 1):
@@ -87,7 +99,7 @@ class Tfidf:
         tf: Counter[str] = Counter()
         blank = cls(np.array([]), np.zeros(0), ngrams)
         for t in texts:
-            terms = blank.terms(t)
+            terms = list(blank.terms(t))
             tf.update(terms)
             df.update(set(terms))
         kept = sorted((w for w in df if df[w] >= min_df), key=lambda w: (-tf[w], w))[:max_terms]
