@@ -245,3 +245,17 @@ def test_help_lists_optional_commands_without_importing_their_extras() -> None:
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "train" in out.stdout and "serve" in out.stdout
+
+
+@pytest.mark.parametrize(("missing", "extra"), [("fastapi", "server"), ("torch", "train"), ("dask", "corpus-distributed")])
+def test_a_missing_extra_is_named_alone(monkeypatch: pytest.MonkeyPatch, missing: str, extra: str) -> None:
+    """Without the server extra, `unspin serve --help` names only that extra."""
+
+    def absent(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+
+    monkeypatch.setattr(cli_module.importlib, "import_module", absent)
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code != 0
+    assert f"pip install 'unspin[{extra}]'" in result.output
+    assert "," not in result.output.split("unspin[")[1].split("]")[0]

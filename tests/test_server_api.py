@@ -149,10 +149,13 @@ def test_analyze_without_model_says_so(bare_client: TestClient) -> None:
 def test_analyze_uploads(client: TestClient) -> None:
     r = client.post("/api/analyze", files={"file": ("op-ed.txt", OP_ED.encode(), "text/plain")})
     assert r.status_code == 200 and r.json()["spans"]
+    assert r.json()["article"]["file"] == "op-ed.txt"  # the upload's name comes back
     html = (FIXTURES / "news-page.html").read_bytes()
     r = client.post("/api/analyze", files={"file": ("page.html", html, "text/html")})
     assert r.status_code == 200, r.text
     assert r.json()["article"]["source_kind"] == "html"
+    assert r.json()["article"]["file"] == "page.html"
+    assert client.post("/api/analyze", json={"text": OP_ED}).json()["article"]["file"] is None
     # browsers send octet-stream for unknown types: the suffix decides
     r = client.post(
         "/api/analyze", files={"file": ("op-ed.txt", OP_ED.encode(), "application/octet-stream")}
@@ -243,7 +246,8 @@ def test_analyze_bad_uploads(client: TestClient) -> None:
 def test_body_cap_20_mb(client: TestClient) -> None:
     big = b'{"text": "' + b"a" * 20_000_000 + b'"}'
     r = client.post("/api/analyze", content=big, headers={"content-type": "application/json"})
-    assert_error(r, 413, "too_large")
+    message = assert_error(r, 413, "too_large")
+    assert "the limit is 6,000,000 (UNSPIN_SERVER_MAX_BODY_BYTES)" in message
     assert_security_headers(r)
 
 
@@ -296,7 +300,14 @@ def test_body_cap_when_content_length_lies() -> None:
 def test_text_length_cap(clean_env: None) -> None:
     with TestClient(create_app(_settings(max_text_chars=2000), model=PhraseModel())) as c:
         message = assert_error(c.post("/api/analyze", json={"text": OP_ED * 3}), 413, "too_large")
-        assert "2,000" in message
+        assert "the limit is 2,000 (UNSPIN_MAX_TEXT_CHARS)" in message
+        url = "https://example.com/" + "a" * 3000
+        message = assert_error(c.post("/api/analyze", json={"url": url}), 422)
+        assert f"{len(url):,} characters; the limit is 2,048 (UNSPIN_MAX_URL_CHARS)" in message
+        upload = {"file": ("big.txt", b"word " * 1000, "text/plain")}
+        with TestClient(create_app(_settings(max_input_bytes=1000), model=PhraseModel())) as small:
+            message = assert_error(small.post("/api/analyze", files=upload), 413, "too_large")
+        assert "the limit is 1,000 (UNSPIN_MAX_INPUT_BYTES)" in message
 
 
 def test_timeout_is_a_json_504(clean_env: None) -> None:

@@ -61,6 +61,15 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                "Analyse many articles into a database; compare outlets, topics and months."),
 }
 
+# The extra that installs a missing module (pyproject.toml), so the hint names only that one.
+EXTRA_OF_MODULE = {
+    "fastapi": "server", "uvicorn": "server", "starlette": "server", "multipart": "server",
+    "python_multipart": "server", "torch": "train", "transformers": "train", "onnx": "train",
+    "safetensors": "train", "tqdm": "train", "sklearn": "train", "pyarrow": "corpus",
+    "dask": "corpus-distributed", "distributed": "corpus-distributed",
+}  # fmt: skip
+
+
 class LazyGroup(click.Group):
     """A group whose :data:`LAZY_COMMANDS` are imported on first use."""
 
@@ -73,9 +82,10 @@ class LazyGroup(click.Group):
             try:
                 module = importlib.import_module(module_name)
             except ImportError as exc:
+                extra = EXTRA_OF_MODULE.get((exc.name or "").partition(".")[0])
                 raise click.ClickException(
-                    f"'unspin {cmd_name}' needs packages that are not installed ({exc.name}); "
-                    "install unspin with its extras, e.g. pip install 'unspin[server,train]'."
+                    f"'unspin {cmd_name}' needs packages that are not installed ({exc.name}): "
+                    + (f"pip install 'unspin[{extra}]'." if extra else "reinstall unspin.")
                 ) from None
             command = getattr(module, attr)
             self.add_command(command, cmd_name)

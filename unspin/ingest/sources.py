@@ -54,6 +54,7 @@ class Upload:
     name: str  # how messages refer to it
     kind: str | None = None  # "text", "html" or "feed"; None: from the name, else sniffed
     id: str = ""
+    file: str | None = None  # an uploaded file's name, kept as Article.file (None: a pasted text)
 
 
 Source = str | Upload
@@ -242,6 +243,8 @@ def load_one(source: Source, *, settings: Settings = DEFAULT_SETTINGS) -> list[A
     """
     if isinstance(source, Upload):
         articles = _load_upload(source, settings)
+        for article in articles:
+            article.file = source.file
     elif source == "-":
         articles = _load_stdin(settings)
     elif _URL.match(source) or _OTHER_SCHEME.match(source):

@@ -69,11 +69,14 @@ def describe(item: Input) -> str:
     return first + ("\u2026" if len(first) == 60 else "") if first else "(empty text)"
 
 
+UNNAMED_FILE = "the uploaded file"
+
+
 def safe_filename(raw: str | None) -> str:
     """The upload's base name, without any directory part, short and printable."""
     name = PureWindowsPath(PurePosixPath(raw or "").name).name
     name = "".join(c for c in name if c.isprintable()).strip()[:100]
-    return name or "the uploaded file"
+    return name or UNNAMED_FILE
 
 
 def media_type(header: str | None) -> str:
@@ -122,7 +125,8 @@ def source_of(item: TextInput | URLInput | FileInput, settings: Settings) -> Sou
     if isinstance(item, FileInput):
         kind = upload_kind(item.filename, item.content_type)
         stem = PurePosixPath(item.filename).stem
-        return Upload(item.data, item.filename, kind=kind, id=stem)
+        file = item.filename if item.filename != UNNAMED_FILE else None
+        return Upload(item.data, item.filename, kind=kind, id=stem, file=file)
     # JSON may carry lone surrogates, which are not text: make them "?" (offsets unchanged).
     return Upload(item.text.encode("utf-8", "replace"), item.name, kind="text")
 

@@ -32,7 +32,9 @@ class SourceIn(_Strict):
         None, description="The article text; paragraphs separated by blank lines."
     )
     url: str | None = Field(
-        None, description="An http(s) URL of an article to fetch.", max_length=2048
+        None,
+        description="An http(s) URL of an article to fetch, of at most UNSPIN_MAX_URL_CHARS "
+        "characters (2,048 unless the server sets another limit).",
     )
 
     @model_validator(mode="after")
