@@ -22,3 +22,18 @@ def article_800_words() -> str:
             if words >= 800:
                 break
     return "\n\n".join(out)
+
+
+def article_of_size(chars: int) -> str:
+    """Whole paragraphs of the shipped examples, over and over, to about ``chars``
+    characters (a long article for the memory benchmark)."""
+    paras: list[str] = []
+    for name in ("op-ed.txt", "report.txt"):
+        paras += [p for p in (ROOT / "examples" / name).read_text("utf-8").split("\n") if p.strip()]
+    out: list[str] = []
+    size, i = 0, 0
+    while size + len(paras[i % len(paras)]) + 2 <= chars:
+        out.append(paras[i % len(paras)])
+        size += len(out[-1]) + 2
+        i += 1
+    return "\n\n".join(out)

@@ -1,6 +1,7 @@
 """Speed of the shipped ONNX int8 path beside the fp32 torch path, on the same articles.
 
     python benchmarks/speed.py [--seconds 30] [--torch-weights runs/v1/best.pt]
+    python benchmarks/speed.py --sizes      # long articles: peak RSS and seconds by size
 
 For each path: cold start (a new process, from its start to the first analysis printed),
 warm latency of a full analysis of an 800-word article (median of repeated runs),
@@ -8,6 +9,11 @@ throughput in articles/hour with one single-threaded worker process per core, an
 peak RSS of a worker. The torch path needs the ``train`` extra; without
 ``--torch-weights`` it runs the same architecture with the pretrained encoder weights,
 which costs the same time.
+
+``--sizes`` analyses one article of each size (1 KB, 800 words, 10 KB, 100 KB, 1 MB), each
+in a new process, through ``unspin.analyze`` and the JSON writer, as ``unspin analyze``
+does: its seconds (after a warm-up on a short article), seconds per 1,000 words, and the
+process's peak RSS.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.articles import article_800_words  # noqa: E402
+from benchmarks.articles import article_800_words, article_of_size  # noqa: E402
 from unspin.ingest import from_text  # noqa: E402
 
 MODEL_DIR = ROOT / "unspin" / "model" / "default"
@@ -88,6 +94,38 @@ while time.time() - t0 < float(seconds):
 print(json.dumps({"n": n, "seconds": time.time() - t0,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+SIZE_PROGRAM = """
+import sys, json, time, resource
+from unspin import analyze
+from unspin.analyze import installed_model
+from unspin.config import Settings
+from unspin.report.jsonio import dumps_analysis
+settings = Settings()
+model = installed_model(settings)
+analyze(open(sys.argv[2]).read(), model=model, settings=settings)  # warm-up: a short article
+text = open(sys.argv[1]).read()
+t0 = time.perf_counter()
+out = dumps_analysis(analyze(text, model=model, settings=settings))
+print(json.dumps({"seconds": time.perf_counter() - t0, "words": len(text.split()), "chars": len(text),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+SIZES = [("1 KB", 1_000), ("800 words", 0), ("10 KB", 10_000), ("100 KB", 100_000), ("1 MB", 999_000)]
+
+
+def by_size(env: dict[str, str]) -> None:
+    """Peak RSS and seconds for one article of each size, each in a new process."""
+    print("size        chars      words   seconds  s/1,000 words  peak RSS, MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / "warm.txt"
+        warm.write_text(article_of_size(1_000))
+        for name, chars in SIZES:
+            path = Path(tmp) / "article.txt"
+            path.write_text(article_of_size(chars) if chars else article_800_words())
+            r = run_json([sys.executable, "-c", SIZE_PROGRAM, str(path), str(warm)], env)
+            print(f"{name:<10}{r['chars']:>9,}{r['words']:>11,}{r['seconds']:>10.2f}"
+                  f"{1000 * r['seconds'] / r['words']:>15.3f}{r['rss_mb']:>14.0f}", flush=True)
 
 
 def run_json(args: list[str], env: dict[str, str]) -> dict:
@@ -154,8 +192,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=20, help="warm-latency repetitions")
     ap.add_argument("--torch-weights", default="", help="trained weights (best.pt) for the torch path")
     ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--sizes", action="store_true", help="only the long-article table (RSS and seconds by size)")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if args.sizes:
+        by_size(env)
+        return
     text = article_800_words()
     texts = corpus(200)
     with tempfile.TemporaryDirectory() as tmp:

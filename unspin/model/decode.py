@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..document import Span
 from .windows import paragraph_tokens
+
+Lexical = Callable[[tuple[int, int], tuple[int, int]], "np.ndarray | None"]
+"""The words view's rows for paragraphs [pa, pb), whose tokens are [a, b)."""
 
 
 @dataclass
@@ -154,8 +158,9 @@ def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
 def paragraph_peaks(token_probs: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> np.ndarray:
     """[P, T] each paragraph's highest token probability per technique."""
     peak = np.zeros((n_paragraphs, token_probs.shape[1]), dtype=token_probs.dtype)
-    inside = token_para >= 0
-    np.maximum.at(peak, token_para[inside], token_probs[inside])
+    first, end = paragraph_tokens(token_para, n_paragraphs)
+    for p in np.flatnonzero(end > first):
+        peak[p] = token_probs[first[p] : end[p]].max(0)
     return peak
 
 
@@ -193,7 +198,7 @@ def decode_article(
     gaps: np.ndarray | None = None,
     peak_share: float = 0.5,
     sentence_level: np.ndarray | None = None,
-    lexical: np.ndarray | None = None,
+    lexical: np.ndarray | Lexical | None = None,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
@@ -203,6 +208,10 @@ def decode_article(
     paragraph's best plus, given ``lexical`` [N, T] (the words view's contributions,
     :meth:`unspin.model.heads.ParagraphWords.contributions`), its word's positive
     contribution relative to the paragraph's best: the phrase both views point to.
+
+    ``lexical`` may also be a function of the paragraphs [pa, pb) and their tokens [a, b)
+    that gives those rows only: a long article is decoded a group of paragraphs at a time
+    (:data:`GROUP_TOKENS`), and so its words view is computed.
 
     Spans of the techniques marked in ``sentence_level`` (those annotators mark on whole
     clauses, like Doubt) grow to the sentences they touch: "lied" alone does not show what
@@ -220,7 +229,7 @@ def decode_article(
         spans += _decode_part(
             token_probs[a:b], paragraph_probs, on_para, (pa, pb), offsets[a:b], word_ids[a:b], token_para[a:b],
             span_thresholds, names, text, counts, gaps, peak_share, sentence_level,
-            None if lexical is None else lexical[a:b],
+            lexical((pa, pb), (a, b)) if callable(lexical) else None if lexical is None else lexical[a:b],
         )
     return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
 

@@ -42,7 +42,6 @@ class Scores:
     paragraph: np.ndarray  # [P, T]
     genre: np.ndarray  # [G]
     frames: np.ndarray  # [F]
-    lexical: np.ndarray | None  # [N, T] the words view's contribution of each token's word
 
 
 class OnnxModel:
@@ -143,7 +142,6 @@ class OnnxModel:
             paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
             genre=genre_probs(out.genre, text, t.get("genre", 1.0), self.genre_bias),
             frames=sigmoid(out.frames / t.get("frames", 1.0)),
-            lexical=self.lexical(text, bounds, enc.offsets),
         )
 
     def lexical(self, text: str, bounds: list[tuple[int, int]], offsets: np.ndarray) -> np.ndarray | None:
@@ -158,10 +156,16 @@ class OnnxModel:
         s = self.scores(article.text, bounds, style)
         paragraph = with_evidence(s.paragraph, s.token, s.token_para, self.paragraph_thresholds, self.evidence,
                                   style)
+        offsets = s.encoded.offsets
+
+        def lexical(paragraphs: tuple[int, int], tokens: tuple[int, int]) -> np.ndarray | None:
+            """The words view of a group of paragraphs: computed a group at a time."""
+            return self.lexical(article.text, bounds[slice(*paragraphs)], offsets[slice(*tokens)])
+
         spans, on = decode_article(
-            s.token, paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
+            s.token, paragraph, offsets, s.encoded.word_ids, s.token_para,
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
-            self.span_gaps, self.peak_share, self.sentence_level, s.lexical,
+            self.span_gaps, self.peak_share, self.sentence_level, lexical,
         )
         paragraphs = [
             ParagraphLabels(

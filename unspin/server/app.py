@@ -65,7 +65,7 @@ def create_app(
     settings = settings if settings is not None else load_settings()  # the server's edge
     static_files()  # read the pages' static files once, now
     engine = Engine(settings, model)
-    store = jobs if jobs is not None else JobStore()
+    store = jobs if jobs is not None else JobStore(max_chars=settings.server_jobs_chars)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

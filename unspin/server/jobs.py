@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from fastapi import Request
 
+from ..config import DEFAULT_SETTINGS, over_limit
 from ..document import Analysis
 from ..errors import TooLargeError, UnspinError
 from . import inputs
@@ -31,8 +32,6 @@ JobStatus = Literal["queued", "running", "done", "failed"]
 JobKind = Literal["batch", "single", "compare"]
 MAX_JOB_ITEMS = 20  # inputs per job (texts, files, URLs)
 MAX_JOB_ARTICLES = 50  # analyses per job (a feed can hold many articles)
-MAX_JOB_CHARS = 10_000_000  # article text kept per job: bounds memory with the job count
-MAX_STORE_CHARS = 100_000_000  # all jobs: older finished jobs are forgotten beyond this
 LOAD_TIMEOUT_FACTOR = 5  # a feed fetches each linked page: allow it more than one request
 
 
@@ -94,7 +93,7 @@ class JobStore:
         self,
         *,
         max_jobs: int = 200,
-        max_chars: int = MAX_STORE_CHARS,
+        max_chars: int = DEFAULT_SETTINGS.server_jobs_chars,
         max_running: int = 16,
         ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
@@ -200,14 +199,10 @@ async def _run_input(engine: Engine, job: Job, item: inputs.Input) -> None:
     job.total += len(articles) - 1
     for article in articles:
         name = article.url or article.title or source
-        if job.chars + len(article.text) > MAX_JOB_CHARS:
-            job.fail(
-                name,
-                TooLargeError(
-                    f"Not analysed: this job already holds {job.chars:,} characters of text, "
-                    f"the most one job keeps ({MAX_JOB_CHARS:,}); start another job for it."
-                ),
-            )
+        limit = engine.settings.server_job_chars
+        if job.chars + len(article.text) > limit:
+            held = over_limit(job.chars + len(article.text), limit, "characters", "server_job_chars")
+            job.fail(name, TooLargeError(f"Not analysed: with it this job would hold {held}; start another job for it."))
             continue
         try:
             job.add(name, await engine.within(engine.analyze(article, shed=False)))  # it waits
