@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unspin.document import Article
-from unspin.ingest import from_semeval, from_text, looks_like_semeval
+from unspin.ingest import from_plain, from_semeval, from_text, looks_like_semeval
 from unspin.ingest.text import from_parts, semeval_id
 
 
@@ -48,6 +48,41 @@ def test_single_newlines_split_when_there_are_no_blank_lines() -> None:
 )
 def test_title_heuristic(first: str, expected: str | None) -> None:
     assert from_text(f"{first}\n\nBody text follows here.").title == expected
+
+
+BODY = "The council met on Tuesday and agreed to repair the bridge.\n\nWork starts in May."
+
+
+@pytest.mark.parametrize(
+    ("front", "title", "author"),
+    [
+        # a byline, then the body: no headline (a sentence is not one)
+        ("by Stephen Lendman\n\n", None, "Stephen Lendman"),
+        ("By Jo Roe\n\nCouncil votes on the river\n\n", "Council votes on the river", "Jo Roe"),
+        # a headline followed by a subtitle keeps the headline, in one paragraph or two
+        ("Council votes on the river\nWhy the deal divides the valley\n\n", "Council votes on the river", None),
+        ("Council votes on the river\n\nWhy the deal divides the valley\n\nBy Jo Roe\n\n",
+         "Council votes on the river", "Jo Roe"),
+        # datelines are never the title
+        ("March 3, 2022\n\nCouncil votes on the river\n\n", "Council votes on the river", None),
+        ("Updated 10:32 AM EST, Tue March 3, 2022\n\nCouncil votes\n\n", "Council votes", None),
+        ("WASHINGTON (Reuters) -\n\n", None, None),
+    ],
+)
+def test_titles_as_a_reader_takes_them(front: str, title: str | None, author: str | None) -> None:
+    article = from_text(front + BODY)
+    assert (article.title, article.author) == (title, author)
+
+
+def test_semeval_title_line_is_no_title_when_it_is_a_byline_or_dateline() -> None:
+    assert from_semeval("by Stephen Lendman\n\nBody one.\nBody two.\n").title is None
+    assert from_semeval("March 3, 2022\n\nBody one.\nBody two.\n").title is None
+    assert from_semeval("Council votes\n\nBody one.\nBody two.\n").title == "Council votes"
+
+
+def test_the_fixture_article_has_its_headline_and_author() -> None:
+    article = from_plain((FIXTURES / "same-article.txt").read_text(encoding="utf-8"))
+    assert (article.title, article.author) == ("The Tunnel Nobody Asked For", "Tamsin Achterberg")
 
 
 def test_explicit_title_and_meta() -> None:
@@ -114,11 +149,14 @@ def test_semeval_id() -> None:
     assert semeval_id("op-ed") == "op-ed"
 
 
-def test_from_parts_builds_semeval_layout() -> None:
+def test_from_parts_reads_the_text_as_a_file() -> None:
     article = from_parts("A title", ["A title", "First\nparagraph.", "  ", "Second."], id="x")
     assert article.text == "A title\n\nFirst paragraph.\n\nSecond.\n"
     assert [p.line for p in article.paragraphs] == [1, 3, 5]
     assert article.title == "A title"
+    # a page's or entry's title is metadata: the text is what was extracted
+    article = from_parts("Page title | Site", ["First paragraph.", "Second."])
+    assert article.text == "First paragraph.\n\nSecond.\n" and article.title == "Page title | Site"
 
 
 # -- property tests -------------------------------------------------------------------

@@ -185,11 +185,11 @@ def from_semeval(text: str, *, id: str = "", **meta: Any) -> Article:
     title = None
     if paragraphs and paragraphs[0].line == 1:
         title = text[paragraphs[0].start : paragraphs[0].end]
-        author = byline_author(title)
-        if author:  # a byline where the title goes is no title
-            meta["author"] = meta.get("author") or author
-        if _front_line(title):
+        if _front_line(title):  # a byline or dateline where the title goes is no title
             title = None
+    author = _front_matter(text, paragraphs)[1]
+    if author:
+        meta["author"] = meta.get("author") or author
     meta.setdefault("source_kind", "semeval")
     return Article(text=text, id=id, title=title, paragraphs=paragraphs, **meta)
 
