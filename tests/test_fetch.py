@@ -172,7 +172,7 @@ def test_wrong_content_type(http_server: LocalServer, private_settings: Settings
 def test_body_over_the_cap(http_server: LocalServer, private_settings: Settings) -> None:
     small = dataclasses.replace(private_settings, max_input_bytes=1000)
     url = http_server.add("/big", "x" * 5000)
-    with pytest.raises(TooLargeError, match="the limit is 0.0 MB"):
+    with pytest.raises(TooLargeError, match=r"the limit is 1,000 \(UNSPIN_MAX_INPUT_BYTES\)"):
         fetch(url, settings=small)
 
 

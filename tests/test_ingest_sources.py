@@ -150,7 +150,7 @@ def test_latin1_file(tmp_path: Path, settings: Settings) -> None:
 
 
 def test_french_file_is_refused(settings: Settings) -> None:
-    with pytest.raises(InputError, match=r"french.txt looks like French \(fr\)"):
+    with pytest.raises(InputError, match=r"french.txt looks like French \(fr, \d+% sure\)"):
         load(str(FIXTURES / "french.txt"), settings=settings)
 
 
