@@ -47,7 +47,7 @@ class Settings:
     server_read_timeout: float = 20.0  # for a client to send its request line and headers, then its body
     server_queue_seconds: float = 1.0  # model work a request may wait behind, else 503 + Retry-After
     server_job_chars: int = 10_000_000  # article text one job keeps; more is refused
-    server_jobs_chars: int = 100_000_000  # article text all jobs keep; older finished jobs are forgotten beyond
+    server_jobs_chars: int = 50_000_000  # article text all jobs keep; older finished jobs are forgotten beyond
     # Command line
     debug: bool = False  # show the traceback of a bug, and debug log lines
 
