@@ -13,7 +13,8 @@ which costs the same time.
 ``--sizes`` analyses one article of each size (1 KB, 800 words, 10 KB, 100 KB, 1 MB), each
 in a new process, through ``unspin.analyze`` and the JSON writer, as ``unspin analyze``
 does: its seconds (after a warm-up on a short article; under 50 KB the median of five),
-seconds per 1,000 words, and the process's peak RSS.
+seconds per 1,000 words, and the process's peak RSS; then 800 words and 100 KB interleaved
+in one process, which compares their speed under the same load.
 """
 
 from __future__ import annotations
@@ -114,6 +115,24 @@ for _ in range(5 if len(text) < 50_000 else 1):  # short articles: the median of
 print(json.dumps({"seconds": statistics.median(times), "words": len(text.split()), "chars": len(text),
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+PAIRED_PROGRAM = """
+import sys, json, time, statistics
+from unspin import analyze
+from unspin.analyze import installed_model
+from unspin.config import Settings
+from benchmarks.articles import article_800_words, article_of_size
+settings = Settings()
+model = installed_model(settings)
+short, long = article_800_words(), article_of_size(100_000)
+analyze(short, model=model, settings=settings)
+rates = {"800 words": [], "100 KB": []}
+for _ in range(3):  # three rounds of three short, one long: the two see the same load
+    for name, text in [("800 words", short)] * 3 + [("100 KB", long)]:
+        t0 = time.perf_counter()
+        analyze(text, model=model, settings=settings)
+        rates[name].append((time.perf_counter() - t0) * 1000 / len(text.split()))
+print(json.dumps({k: statistics.median(v) for k, v in rates.items()}))
+"""
 SIZES = [("1 KB", 1_000), ("800 words", 0), ("10 KB", 10_000), ("100 KB", 100_000), ("1 MB", 999_000)]
 
 
@@ -129,6 +148,11 @@ def by_size(env: dict[str, str]) -> None:
             r = run_json([sys.executable, "-c", SIZE_PROGRAM, str(path), str(warm)], env)
             print(f"{name:<10}{r['chars']:>9,}{r['words']:>11,}{r['seconds']:>10.2f}"
                   f"{1000 * r['seconds'] / r['words']:>15.3f}{r['rss_mb']:>14.0f}", flush=True)
+    # Each size ran in its own process, at its own moment: on a shared machine the load moves
+    # seconds more than length does. Interleaved in one process, the two see the same load.
+    r = run_json([sys.executable, "-c", PAIRED_PROGRAM], env)
+    print("seconds per 1,000 words, interleaved in one process (medians): "
+          + ", ".join(f"{k} {v:.3f}" for k, v in r.items()) + f" ({r['100 KB'] / r['800 words'] - 1:+.0%})")
 
 
 def run_json(args: list[str], env: dict[str, str]) -> dict:
