@@ -294,3 +294,75 @@ def test_int8_encoder_sessions_compute_exactly_on_every_cpu() -> None:
     session = inference_session(Path(__file__).parent / "fixtures" / "int8-saturation.onnx", threads=1)
     (out,) = session.run(None, {"A": np.full((3, 64), 255, dtype=np.uint8)})
     assert (out == 255 * 127 * 64).all()
+
+
+# -- long articles: streamed, in pieces and in groups, to the last bit -----------------------
+
+
+def _shipped_heads() -> Heads:
+    from unspin.model import DEFAULT_DIR
+
+    with np.load(DEFAULT_DIR / "heads.npz") as data:
+        return Heads({k: data[k] for k in data.files})
+
+
+def test_heads_fed_in_runs_give_the_whole_article_result_bit_for_bit() -> None:
+    """What the runtime streams (batches of encoder rows) equals the heads over the whole
+    output: same sums in the same order, no product of too few rows."""
+    from unspin.model.heads import HeadStream
+
+    heads = _shipped_heads()
+    rng = np.random.default_rng(7)
+    n, n_paragraphs = 5000, 1300  # more paragraphs than one block of the paragraph head
+    hidden = rng.standard_normal((n, heads.w["token_w"].shape[1])).astype(np.float32)
+    token_para = np.sort(rng.integers(0, n_paragraphs, n))
+    token_para[rng.random(n) < 0.02] = -1  # tokens outside every paragraph
+    token_para = np.where(token_para >= 0, np.maximum.accumulate(token_para), -1)
+    text = " ".join(f"w{i}" for i in range(n_paragraphs))
+    bounds = [(0, len(text))] * n_paragraphs
+    whole = heads(hidden, token_para, bounds, text)
+    stream = HeadStream(heads, token_para, n_paragraphs)
+    at = 0
+    for size in (384, 1536, 7, 1536, 1, 1531):  # odd runs; the last 5 rows go with the ones before
+        stream.add(hidden[at : at + size])
+        at += size
+    stream.add(hidden[at:])
+    parts = stream.finish(bounds, text)
+    for name in ("token", "paragraph", "genre", "frames"):
+        assert np.array_equal(getattr(parts, name), getattr(whole, name)), name
+
+
+def test_tokenizing_in_pieces_gives_the_whole_texts_tokens() -> None:
+    from unspin.model import DEFAULT_DIR
+    from unspin.model.windows import encode, load_tokenizer
+
+    tokenizer = load_tokenizer(DEFAULT_DIR / "tokenizer.json")
+    text = ("Ünïcödé words, US-installed\u00a0puppets and 12,500.5 numbers!\n\n" * 400) + "中文" * 50
+    whole, pieces = encode(tokenizer, text, piece_chars=10**9), encode(tokenizer, text, piece_chars=997)
+    assert np.array_equal(whole.ids, pieces.ids) and np.array_equal(whole.offsets, pieces.offsets)
+    new_word = lambda w: w[1:] != w[:-1]  # noqa: E731 (word indexes only mark word changes)
+    assert np.array_equal(new_word(whole.word_ids), new_word(pieces.word_ids))
+
+
+def test_decoding_in_groups_of_paragraphs_gives_the_same_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    import unspin.model.decode as decode
+
+    rng = np.random.default_rng(3)
+    words = [f"word{i % 97}" for i in range(3000)]
+    text = " ".join(words)
+    starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+    offsets = np.stack([starts, starts + [len(w) for w in words]], 1)
+    token_para = np.arange(3000) // 30  # 100 paragraphs of 30 words
+    bounds = [(int(offsets[p * 30, 0]), int(offsets[p * 30 + 29, 1])) for p in range(100)]
+    names = ("Loaded_Language", "Repetition", "Doubt")
+    probs = rng.random((3000, 3)).astype(np.float32) ** 4
+    para = rng.random((100, 3)).astype(np.float32)
+    lexical = rng.standard_normal((3000, 3)).astype(np.float32)
+    args = (probs, para, offsets, np.arange(3000), token_para, np.full(3, 0.6), np.full(3, 0.5), names, text)
+    kwargs = {"sentence_level": np.array([False, False, True])}
+    whole = decode_article(*args, lexical=lexical, **kwargs)
+    monkeypatch.setattr(decode, "GROUP_TOKENS", 100)
+    grouped = decode_article(*args, lexical=lambda ps, ts: lexical[ts[0] : ts[1]], **kwargs)
+    assert whole[0] and whole[0] == grouped[0]
+    assert np.array_equal(whole[1], grouped[1])
+    assert bounds  # paragraphs of 30 words each
