@@ -340,6 +340,38 @@ def version_command() -> None:
         click.echo(f"model: {model.id} {model.version}")
 
 
+@cli.command("calibrate")
+@click.argument("articles_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("spans_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write the calibrated model to (then: UNSPIN_MODEL_DIR=FOLDER).")
+@handle_errors
+def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, out_dir: Path) -> None:
+    """Fit the model to your own labels: ARTICLES_DIR of article<ID>.txt files and SPANS_DIR of
+    article<ID>-labels-subtask-3.txt files (id, technique, start, end), in the SemEval layout."""
+    from .calibrate import calibrate, read_semeval, write_model
+
+    settings = settings_of()
+    if articles_dir is None or spans_dir is None:
+        raise InputError("Give ARTICLES_DIR and SPANS_DIR (see unspin calibrate --help).")
+    model = installed_model(settings)
+    if model is None:
+        raise InputError("No model is installed to calibrate.")
+    labelled = read_semeval(articles_dir, spans_dir, settings=settings,
+                            problems=lambda m: click.echo(f"unspin: {m}", err=True))
+    outcome = calibrate(model, labelled,  # type: ignore[arg-type]
+                        progress=lambda i, n: click.echo(f"\ranalysing {i}/{n}", err=True, nl=i == n))
+    write_model(model, outcome, out_dir, source=f"{articles_dir} + {spans_dir}")  # type: ignore[arg-type]
+    for note in outcome.notes:
+        click.echo(note, err=True)
+    click.echo(
+        f"Calibrated on {outcome.articles} articles ({outcome.paragraphs:,} paragraphs): "
+        f"paragraph micro-F1 out of fold {outcome.base_f1:.3f} (base) -> {outcome.calibrated_f1:.3f}; "
+        f"thresholds moved {outcome.shrink:.0%} of the way to these labels' optimum.\n"
+        f"Wrote {out_dir}. Use it with UNSPIN_MODEL_DIR={out_dir}."
+    )
+
+
 # More commands (predict, compare, serve, train) are added here or in LAZY_COMMANDS above.
 
 

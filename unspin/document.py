@@ -10,7 +10,17 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+
+# A detection is "likely" when its paragraph label's calibrated confidence reaches this:
+# right more often than not. Reports lead with likely detections; the rest are "possible".
+LIKELY = 0.5
+LEVELS = ("likely", "possible")
+
+
+def level_of(confidence: float) -> str:
+    """The level a reader is shown for a paragraph label's calibrated confidence."""
+    return "likely" if confidence >= LIKELY else "possible"
 
 
 @dataclass
@@ -71,6 +81,12 @@ class Span:
     start: int
     end: int
     score: float = 1.0
+    """Displayed confidence: the expected share of the span's characters that an annotator
+    would mark with this technique (1 for gold annotations)."""
+    level: str = "likely"
+    """``likely`` or ``possible``: the level of the paragraph label the span shows."""
+    evidence: list[str] = field(default_factory=list)
+    """The words that drove the detection, strongest first."""
 
     def text(self, article: Article) -> str:
         return article.text[self.start : self.end]
@@ -106,8 +122,21 @@ class Analysis:
     def spans_at_least(self, min_score: float) -> list[Span]:
         return [s for s in self.spans if s.score >= min_score]
 
+    def likely(self) -> Analysis:
+        """The same analysis with its likely detections only: what reports lead with."""
+        return dataclasses.replace(
+            self,
+            spans=[s for s in self.spans if s.level == "likely"],
+            paragraphs=[
+                ParagraphLabels(p.index, {t: v for t, v in p.techniques.items() if v >= LIKELY})
+                for p in self.paragraphs
+            ],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        for span, out in zip(self.spans, d["spans"], strict=True):
+            out["text"] = span.text(self.article)  # the quote, so a reader of the JSON need not slice
         d["schema_version"] = SCHEMA_VERSION
         return d
 
@@ -115,6 +144,6 @@ class Analysis:
     def from_dict(cls, data: dict[str, Any]) -> Analysis:
         data = {k: v for k, v in data.items() if k != "schema_version"}
         data["article"] = Article.from_dict(data["article"])
-        data["spans"] = [Span(**s) for s in data.get("spans", [])]
+        data["spans"] = [Span(**{k: v for k, v in s.items() if k != "text"}) for s in data.get("spans", [])]
         data["paragraphs"] = [ParagraphLabels(**p) for p in data.get("paragraphs", [])]
         return cls(**data)

@@ -254,6 +254,33 @@ def decode_article(
     return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
 
 
+def evidence_words(
+    spans: list[Span], token_probs: np.ndarray, lexical: np.ndarray | None, offsets: np.ndarray,
+    word_ids: np.ndarray, names: tuple[str, ...] | list[str], text: str, most: int = 3,
+) -> list[list[str]]:
+    """For each span, the words inside it that drove it, strongest first: each word's token
+    probability plus what it adds to the words view's logit, both relative to the span's
+    best, so a reader sees which words the model leaned on ("puppet", not "the")."""
+    index = {name: i for i, name in enumerate(names)}
+    wprob = word_probs(token_probs, word_ids) if len(token_probs) else token_probs
+    words, _ = _token_words(text, offsets)
+    out = []
+    for sp in spans:
+        t = index[sp.technique]
+        inside = np.flatnonzero((offsets[:, 0] >= sp.start) & (offsets[:, 1] <= sp.end))
+        strength: dict[str, float] = {}
+        if len(inside):
+            prob = wprob[inside, t] / max(float(wprob[inside, t].max()), 1e-9)
+            lex = np.zeros(len(inside)) if lexical is None else np.clip(lexical[inside, t], 0.0, None)
+            said = lex / max(float(lex.max()), 1e-9)
+            for i, value in zip(inside, prob + said, strict=True):
+                word = words[i]
+                if word and word not in FUNCTION_WORDS:
+                    strength[word] = max(strength.get(word, 0.0), float(value))
+        out.append(sorted(strength, key=lambda w: -strength[w])[:most])
+    return out
+
+
 def _merged(spans: list[Span]) -> list[Span]:
     """One technique's spans in one paragraph, overlapping ones joined (two runs in one
     sentence, or two halves of "literal-mindedness"), each with its best score."""

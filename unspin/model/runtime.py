@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..document import Analysis, Article, ParagraphLabels
+from ..document import Analysis, Article, ParagraphLabels, Span
 from ..errors import ModelError
-from .decode import decode_article, with_evidence
+from .confidence import Confidence, level_of
+from .decode import decode_article, evidence_words, with_evidence
 from .heads import HeadOutputs, Heads, sigmoid, softmax
 from .windows import (
     Encoded,
@@ -84,6 +85,7 @@ class OnnxModel:
             self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]), float(ev["share"]))
         self.genre_bias = np.array([float(meta.get("genre_bias", {}).get(g, 0.0)) for g in self.genre_names])
         self.frame_thresholds = np.array([float(th.get("frames", {}).get(f, 0.5)) for f in self.frame_names])
+        self.confidence = Confidence.from_meta(meta.get("confidence"))
         window = meta.get("window", {})
         self.window_tokens = int(window.get("tokens", 254))
         self.stride = int(window.get("stride", 192))
@@ -139,6 +141,21 @@ class OnnxModel:
         return words.contributions(text, bounds, offsets) if words is not None else None
 
     # -- decisions ----------------------------------------------------------------------
+    def _explained(self, spans: list[Span], shown: np.ndarray, article: Article, s: Scores) -> list[Span]:
+        """Spans with their displayed confidence, level and evidence words. The decoder's
+        score (the paragraph's probability, shared out by strength) becomes the expected
+        character precision; the level is the paragraph label's."""
+        words = evidence_words(spans, s.token, s.lexical, s.encoded.offsets, s.encoded.word_ids,
+                               self.techniques, article.text)
+        index = {name: i for i, name in enumerate(self.techniques)}
+        out = []
+        for sp, said in zip(spans, words, strict=True):
+            para = article.paragraph_at(sp.start)
+            label = float(shown[para.index if para else 0, index[sp.technique]])
+            out.append(Span(sp.technique, sp.start, sp.end, round(float(self.confidence.span(sp.score)), 4),
+                            level_of(label), said))
+        return out
+
     def analyze(self, article: Article, style: str = "en") -> Analysis:
         """``style`` "mt" predicts the denser labelling of the translated SemEval data; it
         exists to score the model against those annotations, never for users' news."""
@@ -151,13 +168,15 @@ class OnnxModel:
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
             self.span_gaps, self.peak_share, self.sentence_level, s.lexical,
         )
+        shown = self.confidence.paragraph(paragraph)  # [P, T] what a reader is told
         paragraphs = [
             ParagraphLabels(
                 index=p.index,
-                techniques={self.techniques[t]: round(float(paragraph[i, t]), 4) for t in np.flatnonzero(on[i])},
+                techniques={self.techniques[t]: round(float(shown[i, t]), 4) for t in np.flatnonzero(on[i])},
             )
             for i, p in enumerate(article.paragraphs)
         ]
+        spans = self._explained(spans, shown, article, s)
         frames_on = np.flatnonzero(s.frames >= self.frame_thresholds)
         if len(frames_on) == 0:
             frames_on = np.array([int(s.frames.argmax())])  # every article has a frame
