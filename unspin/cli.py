@@ -40,6 +40,7 @@ from .ingest import Item, iter_items
 from .predict import article_files, write_predictions
 from .report.html import render_comparison
 from .report.jsonio import dumps
+from .report.levels import for_readers
 from .report.terminal import print_comparison
 from .report.writers import Writer, make_writer
 from .version import __version__
@@ -185,6 +186,8 @@ def _format_for(output: str | None, fmt: str | None, formats: tuple[str, ...] = 
     help="Hide detections scored below this (0-1) [default: UNSPIN_MIN_SCORE or 0].",
 )  # fmt: skip
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
+@click.option("--possible", is_flag=True, default=None,
+              help="Reports also show possible detections, not only likely ones [UNSPIN_SHOW_POSSIBLE].")
 @allow_private_option()
 @click.option(
     "--restart", is_flag=True,
@@ -197,6 +200,7 @@ def analyze_command(
     output: str | None,
     min_score: float | None,
     no_color: bool,
+    possible: bool | None,
     allow_private: bool,
     restart: bool,
 ) -> None:
@@ -214,7 +218,8 @@ def analyze_command(
       pbpaste | unspin analyze -
     """
     ctx = click.get_current_context()
-    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None)
+    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None,
+                                             show_possible=possible or None)
     threshold = settings.min_score if min_score is None else min_score
     fmt = _format_for(output, fmt)
     if "-" in sources and sys.stdin.isatty():
@@ -225,7 +230,7 @@ def analyze_command(
     sink: ResultsFile | Writer = (
         ResultsFile(results, resume=not restart)
         if results is not None
-        else make_writer(fmt, output, threshold, no_color)
+        else make_writer(fmt, output, threshold, no_color, settings.show_possible)
     )
     failures = _Failures(settings.debug)
     try:
@@ -257,10 +262,13 @@ def analyze_command(
 @click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
               help="Count only detections scored at least this (0-1).")
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
+@click.option("--possible", is_flag=True, default=None,
+              help="Count possible detections too, not only likely ones [UNSPIN_SHOW_POSSIBLE].")
 @allow_private_option()
 @handle_errors
 def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | None,
-                    min_score: float | None, no_color: bool, allow_private: bool) -> None:
+                    min_score: float | None, no_color: bool, possible: bool | None,
+                    allow_private: bool) -> None:
     """Compare how two or more articles persuade: profiles side by side, the techniques one
     uses and the others avoid, the strongest evidence, genre and frames, and a summary.
 
@@ -269,7 +277,8 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
       unspin compare examples/op-ed.txt examples/report.txt
       unspin compare a.txt https://example.com/story.html -o comparison.html
     """
-    settings = settings_of().with_options(allow_private_urls=allow_private or None)
+    settings = settings_of().with_options(allow_private_urls=allow_private or None,
+                                          show_possible=possible or None)
     threshold = settings.min_score if min_score is None else min_score
     fmt = _format_for(output, fmt, ("text", "json", "html"))
     articles: list[Article] = []
@@ -280,7 +289,8 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
     if not 2 <= len(articles) <= 10:
         raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
     model = installed_model(settings)
-    comparison = compare([analyze_with(model, a) for a in articles], min_score=threshold)
+    comparison = compare([for_readers(analyze_with(model, a), possible=settings.show_possible)
+                          for a in articles], min_score=threshold)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
         click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":
@@ -338,6 +348,10 @@ def version_command() -> None:
         click.echo("model: no model installed (analyses have no detections)")
     else:
         click.echo(f"model: {model.id} {model.version}")
+        made = getattr(model, "meta", {}).get("provenance")
+        if made:
+            click.echo(f"calibrated from {made['base_model']} on {made['articles']} articles "
+                       f"({made['source']}, {made['calibrated']})")
 
 
 @cli.command("calibrate")
@@ -349,7 +363,7 @@ def version_command() -> None:
 def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, out_dir: Path) -> None:
     """Fit the model to your own labels: ARTICLES_DIR of article<ID>.txt files and SPANS_DIR of
     article<ID>-labels-subtask-3.txt files (id, technique, start, end), in the SemEval layout."""
-    from .calibrate import calibrate, read_semeval, write_model
+    from .calibrate import calibrate, check_output, read_semeval, write_model
 
     settings = settings_of()
     if articles_dir is None or spans_dir is None:
@@ -357,6 +371,7 @@ def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, out_dir
     model = installed_model(settings)
     if model is None:
         raise InputError("No model is installed to calibrate.")
+    check_output(model, out_dir)  # type: ignore[arg-type]
     labelled = read_semeval(articles_dir, spans_dir, settings=settings,
                             problems=lambda m: click.echo(f"unspin: {m}", err=True))
     outcome = calibrate(model, labelled,  # type: ignore[arg-type]
@@ -366,8 +381,10 @@ def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, out_dir
         click.echo(note, err=True)
     click.echo(
         f"Calibrated on {outcome.articles} articles ({outcome.paragraphs:,} paragraphs): "
-        f"paragraph micro-F1 out of fold {outcome.base_f1:.3f} (base) -> {outcome.calibrated_f1:.3f}; "
-        f"thresholds moved {outcome.shrink:.0%} of the way to these labels' optimum.\n"
+        f"out-of-fold score {outcome.base_f1:.3f} (base) -> {outcome.calibrated_f1:.3f} "
+        f"(paragraph micro-F1, averaged with span F1 where spans are annotated); thresholds "
+        f"scaled by {outcome.scale:.2f}, then moved {outcome.shrink:.0%} of the way to each "
+        f"technique's optimum on these labels.\n"
         f"Wrote {out_dir}. Use it with UNSPIN_MODEL_DIR={out_dir}."
     )
 

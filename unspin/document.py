@@ -118,6 +118,10 @@ class Analysis:
     model_id: str | None = None
     model_version: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "no model installed: no detections"
+    levels: dict[str, Any] = field(default_factory=dict)
+    """What the model's likely and possible detections were measured to be worth on held-out
+    news (``labels_right``: the share of paragraph labels right; ``span_precision``: the mean
+    share of a highlight's characters an annotator marks), for the reports' legend."""
 
     def spans_at_least(self, min_score: float) -> list[Span]:
         return [s for s in self.spans if s.score >= min_score]

@@ -191,6 +191,7 @@ class OnnxModel:
             frame_scores={f: round(float(p), 4) for f, p in zip(self.frame_names, s.frames, strict=True)},
             model_id=self.id,
             model_version=self.version,
+            levels=dict(self.confidence.levels),
         )
 
 

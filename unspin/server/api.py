@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ..compare import Comparison, compare
 from ..document import Analysis
+from ..report.levels import for_readers
 from ..taxonomy import taxonomy_as_dict
 from ..version import __version__
 from . import bodies, inputs
@@ -87,7 +88,7 @@ async def compare_endpoint(body: CompareIn, request: Request) -> dict[str, Any]:
     items = [bodies.source_input(s) for s in body.items]
 
     async def work() -> tuple[list[Analysis], Comparison]:
-        analyses = await engine.analyze_all(items)
+        analyses = [for_readers(a, possible=body.possible) for a in await engine.analyze_all(items)]
         comparison = await engine.run_blocking(lambda: compare(analyses, min_score=body.min_score))
         return analyses, comparison
 

@@ -20,6 +20,7 @@ from ..compare import compare
 from ..document import Analysis, Article
 from ..errors import UnspinError
 from ..report.html import render_analysis, render_comparison
+from ..report.levels import for_readers
 from . import bodies, inputs
 from .engine import Engine, engine_of
 from .errors import NotFoundError
@@ -144,7 +145,8 @@ async def job_page(job_id: str, request: Request) -> HTMLResponse:
 
 
 @router.get("/reports/{job_id}/{number}", response_class=HTMLResponse)
-async def report(job_id: str, number: int, request: Request, download: bool = False) -> Response:
+async def report(job_id: str, number: int, request: Request, download: bool = False,
+                 possible: bool = False) -> Response:
     store = jobs_of(request)
     job = store.get(job_id)
     result = store.result(job_id, number - 1)
@@ -153,8 +155,13 @@ async def report(job_id: str, number: int, request: Request, download: bool = Fa
     links = [("/", "\u2190 Analyse another article"), ("/compare", "Compare articles")]
     if job.kind == "batch" and len(job.results) > 1:
         links.insert(0, (f"/jobs/{job.id}", "\u2190 All results of this job"))
-    links.append(("?download=1", "Download this report"))
-    document = render_analysis(result.analysis, min_score=engine_of(request).settings.min_score)
+    settings = engine_of(request).settings
+    possible = possible or settings.show_possible
+    links.append(("?possible=0", "Show likely detections only") if possible
+                 else ("?possible=1", "Show possible detections"))
+    links.append((f"?download=1&possible={int(possible)}", "Download this report"))
+    shown = for_readers(result.analysis, possible=possible)
+    document = render_analysis(shown, min_score=settings.min_score)
     return page(
         document, links=links, download=_slug(result.analysis.article.title) if download else None
     )
@@ -227,15 +234,20 @@ async def compare_form(request: Request) -> Response:
 
 
 @router.get("/comparisons/{job_id}", response_class=HTMLResponse)
-async def comparison(job_id: str, request: Request, download: bool = False) -> Response:
+async def comparison(job_id: str, request: Request, download: bool = False,
+                     possible: bool = False) -> Response:
     engine = engine_of(request)
     job = jobs_of(request).get(job_id)
     if job.kind != "compare":
         raise NotFoundError("No such comparison: the address is wrong or it has expired.")
     min_score = engine.settings.min_score
-    result = await engine.run_blocking(lambda: compare(job.analyses, min_score=min_score))
+    possible = possible or engine.settings.show_possible
+    shown = [for_readers(a, possible=possible) for a in job.analyses]
+    result = await engine.run_blocking(lambda: compare(shown, min_score=min_score))
     links = [("/compare", "\u2190 Compare other articles"), ("/", "Analyse one article")]
-    links.append(("?download=1", "Download this comparison"))
+    links.append(("?possible=0", "Count likely detections only") if possible
+                 else ("?possible=1", "Count possible detections too"))
+    links.append((f"?download=1&possible={int(possible)}", "Download this comparison"))
     document = render_comparison(result, min_score=min_score)
     return page(document, links=links, download="unspin-comparison.html" if download else None)
 

@@ -60,6 +60,9 @@ class CompareIn(_Strict):
     min_score: float = Field(
         0.0, ge=0.0, le=1.0, description="Count only detections scoring at least this."
     )
+    possible: bool = Field(
+        False, description="Count possible detections too; by default the comparison rests on likely ones."
+    )
 
 
 class JobIn(_Strict):
