@@ -31,9 +31,11 @@ from .config import DEFAULT_SETTINGS, Settings
 from .document import Article, Span
 from .errors import InputError, ModelError
 from .evaluation import SpanCounts, char_precision, merge_spans
+from .ingest import load as load_articles
 from .model.confidence import Confidence, Platt, fit_platt
 from .model.decode import decode_article, paragraph_peaks
 from .model.runtime import OnnxModel, Scores
+from .taxonomy import normalize_label
 
 __all__ = ["Labelled", "Outcome", "Prepared", "calibrate", "check_output", "decide", "fit", "prepare", "read_semeval", "write_model"]
 
@@ -84,9 +86,6 @@ def read_semeval(articles_dir: Path, spans_dir: Path, *, settings: Settings = DE
     (id, technique, start, end; tab-separated). A paragraph's labels are the techniques of
     the spans that touch it. Noisy rows are reported through ``problems`` and skipped; an
     article without a span file is skipped (an empty file says "no technique")."""
-    from .ingest import load as load_articles
-    from .taxonomy import normalize_label
-
     if not articles_dir.is_dir():
         raise InputError(f"{articles_dir} is not a folder of article<ID>.txt files.")
     if not spans_dir.is_dir():

@@ -21,6 +21,7 @@ from rich.progress import Progress, TaskID
 
 from .analyze import analyze_with, installed_model
 from .batch import ResultsFile, analyze_sources
+from .calibrate import calibrate, check_output, read_semeval, write_model
 from .cli_common import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -363,8 +364,6 @@ def version_command() -> None:
 def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, out_dir: Path) -> None:
     """Fit the model to your own labels: ARTICLES_DIR of article<ID>.txt files and SPANS_DIR of
     article<ID>-labels-subtask-3.txt files (id, technique, start, end), in the SemEval layout."""
-    from .calibrate import calibrate, check_output, read_semeval, write_model
-
     settings = settings_of()
     if articles_dir is None or spans_dir is None:
         raise InputError("Give ARTICLES_DIR and SPANS_DIR (see unspin calibrate --help).")

@@ -60,6 +60,7 @@ class TechniqueInfo:
     definition: str
     category: Category
     abbr: str
+    example: str = ""  # an invented example, shown beside the definition
 
     @property
     def category_index(self) -> int:
@@ -93,6 +94,7 @@ def technique_info(name: str) -> TechniqueInfo:
         definition=t.definition,
         category=category(category_key(canonical)),
         abbr=ABBREVIATIONS.get(canonical, canonical[:2].upper()),
+        example=t.example,
     )
 
 

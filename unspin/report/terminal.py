@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from ..document import Analysis, Span
+from ..document import Analysis, Span, level_of
 from ..profile import Evidence, Profile
 from . import labels
 from .highlight import SpanIndex, block_labels, blocks
@@ -173,7 +173,8 @@ def _evidence_text(analysis: Analysis, ev: Evidence) -> Text:
     t.append(("\u2026" if ev.cut_after else "") + "\u201d")
     info = technique_info(ev.span.technique)
     where = f", paragraph {ev.paragraph + 1}" if ev.paragraph is not None else ""
-    t.append(f"\n  {info.label}, {fmt_score(ev.span.score)} confidence{where}", style=_MUTED)
+    words = f" \u00b7 words that drove it: {', '.join(ev.span.evidence)}" if ev.span.evidence else ""
+    t.append(f"\n  {info.label}, {ev.span.level}{where}{words}", style=_MUTED)
     return t
 
 
@@ -214,7 +215,7 @@ def print_analysis(analysis: Analysis, console: Console, *, min_score: float = 0
             for i, (name, score) in enumerate(found):
                 info = technique_info(name)
                 line.append(("; " if i else "") + info.abbr, style=_marker(name))
-                line.append(f" {info.label} {fmt_score(score)}")
+                line.append(f" {info.label} {fmt_score(score)} {level_of(score)}")
             console.print(line)
         console.print()
     if profile.counts:
