@@ -215,6 +215,9 @@ class FeedbackStore:
         same article, technique and offsets. ``span``, when given, must be that text."""
         if verdict not in VERDICTS:
             raise FeedbackError(f"Unknown verdict {verdict!r}: use {', '.join(VERDICTS)}.")
+        for value, what in ((text, "text"), (note, "note"), (title, "title"), (url, "url"),
+                            (model_id, "model id"), (model_version, "model version")):  # fmt: skip
+            _encodable(value, what)
         name = technique_name(technique)
         if not 0 <= start < end <= len(text):
             raise FeedbackError(
@@ -231,9 +234,6 @@ class FeedbackStore:
             raise FeedbackError(f"The text at {start}-{end} is only blanks: judge words.")
         if score is not None and not 0.0 <= score <= 1.0:
             raise FeedbackError(f"The score {score} is not between 0 and 1.")
-        for value, what in ((text, "text"), (note, "note"), (title, "title"), (url, "url"),
-                            (model_id, "model id"), (model_version, "model version")):  # fmt: skip
-            _encodable(value, what)
         key = text_hash(text)
         judgement = Judgement(
             key, name, start, end, verdict, at, score, model_id, model_version, note, _now()
