@@ -54,13 +54,24 @@ def test_a_judgement_round_trips_with_everything_it_was_given(store: FeedbackSto
     )  # fmt: skip
     assert stored.replaced is None
     j = stored.judgement
-    assert (j.technique, j.start, j.end, j.verdict, j.span) == ("Loaded_Language", 27, 35, "confirm", "shameful")
-    [listed] = store.list()
+    assert (j.technique, j.start, j.end, j.verdict, j.span) == (
+        "Loaded_Language",
+        27,
+        35,
+        "confirm",
+        "shameful",
+    )
+    [listed] = store.judgements()
     assert listed == j
-    assert (listed.score, listed.model_id, listed.model_version, listed.note) == (0.62, "m", "2.6.0", "clearly loaded")
+    assert (listed.score, listed.model_id, listed.model_version, listed.note) == (
+        0.62,
+        "m",
+        "2.6.0",
+        "clearly loaded",
+    )
     assert listed.created.endswith("+00:00")
-    assert store.list(text_hash(TEXT)) == [j]
-    assert store.list("0" * 64) == []
+    assert store.judgements(text_hash(TEXT)) == [j]
+    assert store.judgements("0" * 64) == []
     assert store.text_of(text_hash(TEXT)) == (TEXT, "The deal", "https://example.org/a")
     [article] = judgements(store.path)
     assert article.text == TEXT and article.text_hash == text_hash(TEXT)
@@ -78,14 +89,16 @@ def test_a_new_verdict_on_the_same_span_replaces_the_old(store: FeedbackStore) -
     store.add(TEXT, "Loaded_Language", start, end, "confirm", score=0.6)
     again = store.add(TEXT, "Loaded_Language", start, end, "dispute", note="it is a quote")
     assert again.replaced == "confirm"
-    [j] = store.list()
+    [j] = store.judgements()
     assert (j.verdict, j.note, j.score) == ("dispute", "it is a quote", None)
     # another technique, or other offsets, is another judgement
     store.add(TEXT, "Exaggeration-Minimisation", start, end, "add")
     store.add(TEXT, "Loaded_Language", start, end + 9, "add")
-    assert len(store.list()) == 3
+    assert len(store.judgements()) == 3
     # the same text judged again (a re-analysis, a newer model) finds the same article
-    store.add(TEXT, "Name_Calling-Labeling", *_at("so-called experts"), "confirm", model_version="3.0")
+    store.add(
+        TEXT, "Name_Calling-Labeling", *_at("so-called experts"), "confirm", model_version="3.0"
+    )
     [article] = store.articles()
     assert [x.start for x in article.judgements] == sorted(x.start for x in article.judgements)
     assert len(article.judgements) == 4
@@ -120,10 +133,10 @@ def test_a_file_that_is_not_a_feedback_store_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.sqlite"
     junk.write_text("not a database at all, just text " * 100)
     with pytest.raises(FeedbackStoreError, match="junk.sqlite"):
-        FeedbackStore(junk).list()
+        FeedbackStore(junk).judgements()
     with pytest.raises(FeedbackStoreError, match="no feedback store"):
         judgements(tmp_path / "missing.sqlite")
-    assert FeedbackStore(tmp_path / "missing.sqlite").list() == []
+    assert FeedbackStore(tmp_path / "missing.sqlite").judgements() == []
     assert not (tmp_path / "missing.sqlite").exists()  # reading creates nothing
 
 
@@ -146,7 +159,7 @@ def test_concurrent_writers_lose_nothing(store: FeedbackStore) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert len(store.list()) == 2 * len(offsets)
+    assert len(store.judgements()) == 2 * len(offsets)
 
 
 def test_export_writes_the_semeval_layout(store: FeedbackStore, tmp_path: Path) -> None:
@@ -167,7 +180,9 @@ def test_export_writes_the_semeval_layout(store: FeedbackStore, tmp_path: Path) 
     labels = (out / f"article{aid}-labels-subtask-3.txt").read_text("utf-8")
     s1, e1 = _at("shameful")
     s2, e2 = _at("so-called experts")
-    assert labels == f"{aid}\tLoaded_Language\t{s1}\t{e1}\n{aid}\tName_Calling-Labeling\t{s2}\t{e2}\n"
+    assert (
+        labels == f"{aid}\tLoaded_Language\t{s1}\t{e1}\n{aid}\tName_Calling-Labeling\t{s2}\t{e2}\n"
+    )
     assert (out / f"article{oid}-labels-subtask-3.txt").read_text("utf-8") == ""
     disputed = (out / DISPUTED_FILE).read_text("utf-8").splitlines()
     assert disputed == [
@@ -247,7 +262,7 @@ def test_the_setting_names_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("UNSPIN_FEEDBACK_DB", str(tmp_path / "from-env.sqlite"))
     code, _, err = _run("feedback", "add", str(article), "-t", "Doubt", "--text", "harbour deal")
     assert code == 0, err
-    assert len(FeedbackStore(tmp_path / "from-env.sqlite").list()) == 1
+    assert len(FeedbackStore(tmp_path / "from-env.sqlite").judgements()) == 1
 
 
 @pytest.mark.parametrize(
@@ -257,14 +272,19 @@ def test_the_setting_names_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
         (["-t", "Loaded_Language", "--text", "nowhere to be found"], "does not occur"),
         (["-t", "Loaded_Languag", "--text", "shameful"], "did you mean 'Loaded_Language'"),
         (["-t", "Loaded_Language", "--start", "27"], "Say which span"),
-        (["-t", "Loaded_Language", "--start", "27", "--end", "36", "--text", "shameful"], "not at --end 36"),
+        (
+            ["-t", "Loaded_Language", "--start", "27", "--end", "36", "--text", "shameful"],
+            "not at --end 36",
+        ),
         (["-t", "Loaded_Language", "--start", "27", "--end", "9999"], "not a span of this"),
     ],
 )
 def test_command_line_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     article = tmp_path / "deal.txt"
     article.write_text(TEXT, encoding="utf-8")
-    code, out, err = _run("feedback", "add", str(article), *args, "--db", str(tmp_path / "fb.sqlite"))
+    code, out, err = _run(
+        "feedback", "add", str(article), *args, "--db", str(tmp_path / "fb.sqlite")
+    )
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("unspin: error: ") and message in err
     assert out == ""
@@ -281,7 +301,9 @@ def test_the_text_picks_its_occurrence_with_start(tmp_path: Path) -> None:
 
 
 def test_export_without_a_store_is_an_error(tmp_path: Path) -> None:
-    code, _, err = _run("feedback", "export", str(tmp_path / "out"), "--db", str(tmp_path / "no.sqlite"))
+    code, _, err = _run(
+        "feedback", "export", str(tmp_path / "out"), "--db", str(tmp_path / "no.sqlite")
+    )
     assert code == 2 and "nothing to export" in err
     code, out, err = _run("feedback", "list", "--db", str(tmp_path / "no.sqlite"))
     assert code == 0 and out == "" and "no judgements" in err

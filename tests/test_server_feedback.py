@@ -86,7 +86,9 @@ def test_confirm_dispute_and_add_round_trip(client: TestClient, db: Path) -> Non
     assert client.get("/api/feedback", params={"text_hash": "0" * 64}).json() == {"judgements": []}
     # the same file, as the command line and a calibration step read it
     [article] = FeedbackStore(db).articles()
-    assert article.text == text and article.spans("add") == [("Appeal_to_Popularity", start, start + 17)]
+    assert article.text == text and article.spans("add") == [
+        ("Appeal_to_Popularity", start, start + 17)
+    ]
 
 
 def test_a_report_page_judges_by_hash_with_the_score_it_showed(client: TestClient) -> None:
@@ -118,7 +120,12 @@ def test_a_judged_article_is_found_by_its_hash_after_the_analysis_is_gone(
 @pytest.mark.parametrize(
     ("body", "status", "code", "message"),
     [
-        ({"text_hash": "ab" * 32, "text": None}, 404, "not_found", "send the article's text instead"),
+        (
+            {"text_hash": "ab" * 32, "text": None},
+            404,
+            "not_found",
+            "send the article's text instead",
+        ),
         ({"text": TEXT, "text_hash": text_hash(TEXT)}, 400, "bad_request", "exactly one of"),
         ({"text": None}, 400, "bad_request", "exactly one of"),
         ({"technique": "Loaded_Languag"}, 422, "invalid_input", "did you mean 'Loaded_Language'"),
@@ -177,10 +184,12 @@ def test_the_served_report_has_feedback_controls_and_the_file_has_none(
     assert "connect-src 'self'" in _csp_meta(text)
     hashes = re.findall(r"'sha256-[^']+'", _csp_meta(text))
     assert len(hashes) == 2 and all(h in page.headers["content-security-policy"] for h in hashes)
-    assert not re.search(r"<[^>]+\son[a-z]+=", re.sub(r"<script>.*?</script>", "", text, flags=re.S))
+    assert not re.search(
+        r"<[^>]+\son[a-z]+=", re.sub(r"<script>.*?</script>", "", text, flags=re.S)
+    )
     # each paragraph says where its text starts, for the selection -> offsets mapping
     starts = [int(x) for x in re.findall(r'class="ptext" data-doc="0" data-from="(\d+)"', text)]
-    assert starts[0] == 0 and TEXT[starts[1]:].startswith("Behind closed doors")
+    assert starts[0] == 0 and TEXT[starts[1] :].startswith("Behind closed doors")
     # the download, and a report written to a file, stay offline: no controls, no connection
     download = client.get(posted.headers["location"] + "?download=1").text
     static = render_analysis(analyze_with(PhraseModel(), from_text(TEXT)))
@@ -197,4 +206,7 @@ def test_a_server_without_a_store_keeps_no_feedback(clean_env: None) -> None:
         response = c.post("/api/feedback", json={
             "text": TEXT, "technique": "Doubt", "start": 0, "end": 3, "verdict": "add"
         })  # fmt: skip
-        assert response.status_code == 503 and "keeps no feedback" in response.json()["error"]["message"]
+        assert (
+            response.status_code == 503
+            and "keeps no feedback" in response.json()["error"]["message"]
+        )

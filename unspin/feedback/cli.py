@@ -77,24 +77,54 @@ def _find(text: str, wanted: str, start: int | None, source: str) -> tuple[int, 
 
 @feedback.command("add")
 @click.argument("article", metavar="ARTICLE_FILE")
-@click.option("--technique", "-t", required=True,
-              help="The technique, e.g. Loaded_Language or 'Loaded language'.")
-@click.option("--start", type=click.IntRange(min=0), default=None,
-              help="First character of the span (code points from 0).")
-@click.option("--end", type=click.IntRange(min=1), default=None,
-              help="Character after the span's last.")
-@click.option("--text", "span", default=None,
-              help="The span's exact text, instead of --start/--end (found in the article).")
-@click.option("--verdict", type=click.Choice(VERDICTS), default="confirm", show_default=True,
-              help="confirm or dispute a detection; add: a technique unspin missed.")
-@click.option("--score", type=click.FloatRange(0.0, 1.0), default=None,
-              help="The score unspin showed, if you want it kept.")
+@click.option(
+    "--technique",
+    "-t",
+    required=True,
+    help="The technique, e.g. Loaded_Language or 'Loaded language'.",
+)
+@click.option(
+    "--start",
+    type=click.IntRange(min=0),
+    default=None,
+    help="First character of the span (code points from 0).",
+)
+@click.option(
+    "--end", type=click.IntRange(min=1), default=None, help="Character after the span's last."
+)
+@click.option(
+    "--text",
+    "span",
+    default=None,
+    help="The span's exact text, instead of --start/--end (found in the article).",
+)
+@click.option(
+    "--verdict",
+    type=click.Choice(VERDICTS),
+    default="confirm",
+    show_default=True,
+    help="confirm or dispute a detection; add: a technique unspin missed.",
+)
+@click.option(
+    "--score",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="The score unspin showed, if you want it kept.",
+)
 @click.option("--note", default=None, help="A note kept with the judgement.")
 @_db_option
 @handle_errors
-def add_command(article: str, technique: str, start: int | None, end: int | None,
-                span: str | None, verdict: str, score: float | None, note: str | None,
-                db: str | None) -> None:
+def add_command(
+    article: str,
+    technique: str,
+    start: int | None,
+    end: int | None,
+    span: str | None,
+    verdict: str,
+    score: float | None,
+    note: str | None,
+    db: str | None,
+) -> None:
     """Judge one span of the article in ARTICLE_FILE (a .txt, SemEval, or .html file, or -).
 
     A new verdict on the same article, technique and offsets replaces the earlier one.
@@ -127,16 +157,22 @@ def add_command(article: str, technique: str, start: int | None, end: int | None
 
 
 @feedback.command("list")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--article", "article_hash", default=None, metavar="HASH",
-              help="Only the judgements of the article with this text hash (sha256).")
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--article",
+    "article_hash",
+    default=None,
+    metavar="HASH",
+    help="Only the judgements of the article with this text hash (sha256).",
+)
 @_db_option
 @handle_errors
 def list_command(fmt: str, article_hash: str | None, db: str | None) -> None:
     """List the judgements, each article's in reading order."""
     store = _store(db)
-    items = store.list(article_hash)
+    items = store.judgements(article_hash)
     if fmt == "json":
         click.echo(dumps({"judgements": [j.to_dict() for j in items]}))
         return

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ class Stored:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _encodable(value: str | None, what: str) -> None:
@@ -147,7 +147,9 @@ def _encodable(value: str | None, what: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise FeedbackError(f"The {what} holds an unpaired surrogate: it is not valid text.") from None
+        raise FeedbackError(
+            f"The {what} holds an unpaired surrogate: it is not valid text."
+        ) from None
 
 
 class FeedbackStore:
@@ -167,7 +169,9 @@ class FeedbackStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         except (OSError, sqlite3.Error) as err:
-            raise FeedbackStoreError(f"Cannot open the feedback store {self.path}: {err}.") from None
+            raise FeedbackStoreError(
+                f"Cannot open the feedback store {self.path}: {err}."
+            ) from None
         try:
             db.execute("PRAGMA busy_timeout = 10000")
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -274,7 +278,7 @@ class FeedbackStore:
             ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
-    def list(self, hash_: str | None = None) -> list[Judgement]:
+    def judgements(self, hash_: str | None = None) -> list[Judgement]:
         """The judgements (of one article, with ``hash_``), the first judged article first, each
         article's in reading order."""
         where, args = ("WHERE j.text_hash = ?", (hash_,)) if hash_ else ("", ())
@@ -296,12 +300,12 @@ class FeedbackStore:
             if db is None:
                 return []
             rows = db.execute("SELECT text_hash, text, title, url FROM articles").fetchall()
-        texts = {row[0]: row[1:] for row in rows}
+        texts = {row[0]: (row[1], row[2], row[3]) for row in rows}
         by_article: dict[str, list[Judgement]] = {}
-        for j in self.list():
+        for j in self.judgements():
             by_article.setdefault(j.text_hash, []).append(j)
         return [
-            ArticleJudgements(key, *texts[key], judgements=items)
+            ArticleJudgements(key, texts[key][0], texts[key][1], texts[key][2], items)
             for key, items in by_article.items()
         ]
 

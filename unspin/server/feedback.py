@@ -174,5 +174,5 @@ async def list_feedback(
     text_hash: str | None = Query(None, pattern=HASH_PATTERN, description=_HASH_DESCRIPTION),
 ) -> dict[str, Any]:
     store = _store(request)
-    found = await run_in_threadpool(store.list, text_hash)
+    found = await run_in_threadpool(store.judgements, text_hash)
     return {"judgements": [j.to_dict() for j in found]}
