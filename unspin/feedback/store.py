@@ -176,17 +176,10 @@ class FeedbackStore:
             db.execute("PRAGMA busy_timeout = 10000")
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.execute("PRAGMA journal_mode = WAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                self._create(db)
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-                if names - {"articles", "judgements"}:
-                    raise FeedbackStoreError(
-                        f"{self.path} is an SQLite file of another program, not unspin's "
-                        "feedback store: give another path."
-                    )
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version > SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:
                 raise FeedbackStoreError(
                     f"The feedback store {self.path} was written by a newer unspin "
                     f"(format {version}): upgrade unspin to read it."
@@ -198,6 +191,27 @@ class FeedbackStore:
             ) from None
         finally:
             db.close()
+
+    def _create(self, db: sqlite3.Connection) -> None:
+        """The tables, in a new file; one writer at a time, so two processes starting
+        together cannot both create them."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+                if {n for n in names if not n.startswith("sqlite_")} - {"articles", "judgements"}:
+                    raise FeedbackStoreError(
+                        f"{self.path} is an SQLite file of another program, not unspin's "
+                        "feedback store: give another path."
+                    )
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def add(
         self,
