@@ -209,7 +209,7 @@
     var found = selection();
     if (!found) { return; } /* a click elsewhere keeps the words chosen last */
     pending = found;
-    selOut.textContent = "\u201c" + short(found.quote) + "\u201d";
+    selOut.textContent = "Add \u201c" + short(found.quote) + "\u201d as";
     addBtn.disabled = false;
   });
   form.addEventListener("submit", function (e) {
