@@ -104,6 +104,19 @@ def test_a_new_verdict_on_the_same_span_replaces_the_old(store: FeedbackStore) -
     assert len(article.judgements) == 4
 
 
+def test_a_judgement_can_be_taken_back(store: FeedbackStore) -> None:
+    key = text_hash(TEXT)
+    store.add(TEXT, "Loaded_Language", *_at("shameful"), "confirm")
+    store.add(TEXT, "Doubt", *_at("spineless"), "add")
+    removed = store.remove(key, "Loaded language", *_at("shameful"))
+    assert removed is not None and (removed.verdict, removed.span) == ("confirm", "shameful")
+    assert store.remove(key, "Loaded_Language", *_at("shameful")) is None
+    assert [j.technique for j in store.judgements()] == ["Doubt"]
+    store.remove(key, "Doubt", *_at("spineless"))
+    assert store.text_of(key) is None  # the text goes with its last judgement
+    assert store.articles() == []
+
+
 @pytest.mark.parametrize(
     ("technique", "start", "end", "verdict", "span", "message"),
     [
@@ -250,6 +263,23 @@ def test_the_command_line_round_trip(tmp_path: Path) -> None:
     assert all(j["text_hash"] == text_hash(load(str(article))[0].text) for j in data)
     code, _, err = _run("feedback", "export", str(tmp_path / "out"), "--db", db)
     assert code == 0 and "1 article, 1 confirmed or added span and 1 disputed span" in err
+    # take one back, and again: the second time there is nothing to remove
+    remove = (
+        "feedback",
+        "remove",
+        str(article),
+        "-t",
+        "Doubt",
+        "--text",
+        "harbour deal",
+        "--db",
+        db,
+    )
+    assert _run("feedback", "add", *remove[2:])[0] == 0
+    code, out, _ = _run(*remove)
+    assert code == 0 and out.startswith("removed\tconfirm\tDoubt\t")
+    code, out, err = _run(*remove)
+    assert code == 2 and "There is no judgement of Doubt" in err
     aid = data[0]["article_id"]
     assert (tmp_path / "out" / f"article{aid}-labels-subtask-3.txt").read_text() == (
         f"{aid}\tName_Calling-Labeling\t{start}\t{end}\n"

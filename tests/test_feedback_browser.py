@@ -135,6 +135,16 @@ def test_confirm_dispute_and_add_from_the_report_page(browser: Any, tmp_path: Pa
             p.locator('mark.hl.fb-confirm[data-technique="Loaded_Language"]').first
         ).to_be_visible()
         sync_api.expect(p.locator("#fb-list li")).to_have_count(3)
+
+        # a mistaken judgement is taken back from the list (and the mark loses its state)
+        p.get_by_label("Note").fill("")
+        parent, _ = p.evaluate(SELECT, ["harbour deal", 0, len("harbour deal")])
+        p.select_option("#fb-technique", "Slogans")
+        p.get_by_role("button", name="Add", exact=True).click()
+        sync_api.expect(p.locator("#fb-list li")).to_have_count(4)
+        p.get_by_role("button", name="Undo: Added Slogans").click()
+        sync_api.expect(status).to_contain_text("Removed: added Slogans")
+        sync_api.expect(p.locator("#fb-list li")).to_have_count(3)
         context.close()
 
     assert problems == [], "no CSP violation or script error"

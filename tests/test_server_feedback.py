@@ -83,6 +83,23 @@ def test_confirm_dispute_and_add_round_trip(client: TestClient, db: Path) -> Non
         ("dispute", "Loaded_Language", shown["start"]), ("add", "Appeal_to_Popularity", start),
     ]  # fmt: skip
     assert client.get("/api/feedback").json()["judgements"] == listed
+    where = {
+        "text_hash": key,
+        "technique": "Appeal_to_Popularity",
+        "start": start,
+        "end": start + 17,
+    }
+    removed = client.delete("/api/feedback", params=where)
+    assert removed.status_code == 200 and removed.json()["removed"]["verdict"] == "add"
+    again = client.delete("/api/feedback", params=where)
+    assert again.status_code == 404 and again.json()["error"]["code"] == "not_found"
+    bad = client.delete("/api/feedback", params={**where, "technique": "Nonsense"})
+    assert bad.status_code == 422
+    start = text.index("everyone knows it")
+    client.post("/api/feedback", json={
+        "text": text, "technique": "Appeal to popularity", "start": start, "end": start + 17,
+        "verdict": "add", "span": "everyone knows it",
+    })  # fmt: skip
     assert client.get("/api/feedback", params={"text_hash": "0" * 64}).json() == {"judgements": []}
     # the same file, as the command line and a calibration step read it
     [article] = FeedbackStore(db).articles()

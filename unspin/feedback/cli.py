@@ -10,10 +10,19 @@ from typing import Any, TypeVar
 import click
 
 from ..cli_common import handle_errors, settings_of
+from ..document import Article
 from ..ingest import load
 from ..report.jsonio import dumps
 from .export import DISPUTED_FILE, export
-from .store import VERDICTS, FeedbackError, FeedbackStore, article_id, quote, technique_name
+from .store import (
+    VERDICTS,
+    FeedbackError,
+    FeedbackStore,
+    article_id,
+    quote,
+    technique_name,
+    text_hash,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SHOWN_PLACES = 5
@@ -75,29 +84,42 @@ def _find(text: str, wanted: str, start: int | None, source: str) -> tuple[int, 
     return places[0], places[0] + len(wanted)
 
 
+def _span_in(
+    source: str, start: int | None, end: int | None, span: str | None
+) -> tuple[Article, int, int]:
+    """The one article of ``source`` and the span's offsets, from --start/--end or --text."""
+    articles = load(source, settings=settings_of())
+    if len(articles) != 1:
+        raise FeedbackError(f"{source} holds {len(articles)} articles: judge one at a time.")
+    found = articles[0]
+    if span is not None:
+        begin, stop = _find(found.text, span, start, source)
+        if end is not None and end != stop:
+            raise FeedbackError(f"--text ends at {stop}, not at --end {end}.")
+        return found, begin, stop
+    if start is None or end is None:
+        raise FeedbackError("Say which span: --start and --end, or --text with its exact words.")
+    return found, start, end
+
+
+def _span_options(func: F) -> F:
+    for option in reversed([
+        click.option("--technique", "-t", required=True,
+                     help="The technique, e.g. Loaded_Language or 'Loaded language'."),
+        click.option("--start", type=click.IntRange(min=0), default=None,
+                     help="First character of the span (code points from 0)."),
+        click.option("--end", type=click.IntRange(min=1), default=None,
+                     help="Character after the span's last."),
+        click.option("--text", "span", default=None,
+                     help="The span's exact text, instead of --start/--end (found in the article)."),
+    ]):  # fmt: skip
+        func = option(func)
+    return func
+
+
 @feedback.command("add")
 @click.argument("article", metavar="ARTICLE_FILE")
-@click.option(
-    "--technique",
-    "-t",
-    required=True,
-    help="The technique, e.g. Loaded_Language or 'Loaded language'.",
-)
-@click.option(
-    "--start",
-    type=click.IntRange(min=0),
-    default=None,
-    help="First character of the span (code points from 0).",
-)
-@click.option(
-    "--end", type=click.IntRange(min=1), default=None, help="Character after the span's last."
-)
-@click.option(
-    "--text",
-    "span",
-    default=None,
-    help="The span's exact text, instead of --start/--end (found in the article).",
-)
+@_span_options
 @click.option(
     "--verdict",
     type=click.Choice(VERDICTS),
@@ -130,18 +152,7 @@ def add_command(
     A new verdict on the same article, technique and offsets replaces the earlier one.
     """
     technique = technique_name(technique)  # a typo is reported before the article is read
-    settings = settings_of()
-    articles = load(article, settings=settings)
-    if len(articles) != 1:
-        raise FeedbackError(f"{article} holds {len(articles)} articles: judge one at a time.")
-    found = articles[0]
-    if span is not None:
-        begin, stop = _find(found.text, span, start, article)
-        if end is not None and end != stop:
-            raise FeedbackError(f"--text ends at {stop}, not at --end {end}.")
-        start, end = begin, stop
-    elif start is None or end is None:
-        raise FeedbackError("Say which span: --start and --end, or --text with its exact words.")
+    found, start, end = _span_in(article, start, end, span)
     store = _store(db)
     stored = store.add(
         found.text, technique, start, end, verdict, span=span, score=score, note=note,
@@ -154,6 +165,30 @@ def add_command(
         f"article {article_id(j.text_hash)}{replaced}"
     )
     click.echo(f"unspin: stored in {store.path}", err=True)
+
+
+@feedback.command("remove")
+@click.argument("article", metavar="ARTICLE_FILE")
+@_span_options
+@_db_option
+@handle_errors
+def remove_command(
+    article: str, technique: str, start: int | None, end: int | None, span: str | None,
+    db: str | None,
+) -> None:  # fmt: skip
+    """Take back the judgement of one span of the article in ARTICLE_FILE."""
+    technique = technique_name(technique)
+    found, start, end = _span_in(article, start, end, span)
+    store = _store(db)
+    removed = store.remove(text_hash(found.text), technique, start, end)
+    if removed is None:
+        raise FeedbackError(
+            f"There is no judgement of {technique} at {start}-{end} of {article} in {store.path}."
+        )
+    click.echo(
+        f"removed\t{removed.verdict}\t{removed.technique}\t{removed.start}-{removed.end}\t"
+        f"{quote(removed.span)}\tarticle {article_id(removed.text_hash)}"
+    )
 
 
 @feedback.command("list")

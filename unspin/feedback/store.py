@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS judgements (
     PRIMARY KEY (text_hash, technique, span_start, span_end)
 );
 """
+_COLUMNS = (  # a Judgement's fields, in order
+    "text_hash, technique, span_start, span_end, verdict, span, score, model_id, "
+    "model_version, note, created"
+)
 _QUOTE_CHARS = 60
 
 
@@ -282,6 +286,37 @@ class FeedbackStore:
                 raise
         return Stored(judgement, row[0] if row else None)
 
+    def remove(self, hash_: str, technique: str, start: int, end: int) -> Judgement | None:
+        """Take back a judgement; the article's text goes too with its last one. Returns
+        what was removed (None: there was no such judgement)."""
+        name = technique_name(technique)
+        key = (hash_, name, start, end)
+        with self._connect(create=False) as db:
+            if db is None:
+                return None
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    f"SELECT {_COLUMNS} FROM judgements WHERE text_hash = ? AND technique = ? "
+                    "AND span_start = ? AND span_end = ?",
+                    key,
+                ).fetchone()
+                db.execute(
+                    "DELETE FROM judgements WHERE text_hash = ? AND technique = ? "
+                    "AND span_start = ? AND span_end = ?",
+                    key,
+                )
+                db.execute(
+                    "DELETE FROM articles WHERE text_hash = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM judgements WHERE text_hash = ?)",
+                    (hash_, hash_),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return Judgement(*row) if row else None
+
     def text_of(self, hash_: str) -> tuple[str, str | None, str | None] | None:
         """(text, title, url) of a judged article, or None if it has no judgement here."""
         with self._connect(create=False) as db:
@@ -300,9 +335,7 @@ class FeedbackStore:
             if db is None:
                 return []
             rows = db.execute(
-                "SELECT j.text_hash, technique, span_start, span_end, verdict, span, score, "
-                "model_id, model_version, note, created FROM judgements j JOIN articles a "
-                f"USING (text_hash) {where} "
+                f"SELECT {_COLUMNS} FROM judgements j JOIN articles a USING (text_hash) {where} "
                 "ORDER BY a.rowid, span_start, span_end, technique",
                 args,
             ).fetchall()

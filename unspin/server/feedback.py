@@ -87,6 +87,10 @@ class FeedbackOut(BaseModel):
     )
 
 
+class FeedbackRemovedOut(BaseModel):
+    removed: JudgementOut
+
+
 class FeedbackListOut(BaseModel):
     judgements: list[JudgementOut]
 
@@ -176,3 +180,27 @@ async def list_feedback(
     store = _store(request)
     found = await run_in_threadpool(store.judgements, text_hash)
     return {"judgements": [j.to_dict() for j in found]}
+
+
+@router.delete(
+    "/feedback",
+    response_model=FeedbackRemovedOut,
+    summary="Take back a judgement",
+    description="Removes the judgement of `technique` at `start`-`end` of the article "
+    "`text_hash`; the article's text goes with its last judgement.",
+    responses=error_responses(400, 404, 422, 503),
+)
+async def remove_feedback(
+    request: Request,
+    text_hash: str = Query(..., pattern=HASH_PATTERN, description=_HASH_DESCRIPTION),
+    technique: str = Query(..., max_length=100),
+    start: int = Query(..., ge=0, le=100_000_000),
+    end: int = Query(..., ge=1, le=100_000_000),
+) -> dict[str, Any]:
+    store = _store(request)
+    removed = await run_in_threadpool(store.remove, text_hash, technique, start, end)
+    if removed is None:
+        raise NotFoundError(
+            f"There is no judgement of {technique} at {start}-{end} of this article."
+        )
+    return {"removed": removed.to_dict()}

@@ -21,6 +21,7 @@
   var picker = document.getElementById("fb-technique");
   var noteInput = document.getElementById("fb-note");
   var tip = document.getElementById("tip");
+  var heading = document.getElementById("fb-h");
   var SELECT_HINT = selOut.textContent;
   var WORDS = { confirm: "Confirmed", dispute: "Disputed", add: "Added" };
   var judged = {}; /* "technique start end" -> the stored judgement */
@@ -70,12 +71,7 @@
     return doc.querySelectorAll('mark.hl[data-technique="' + CSS.escape(j.technique) +
       '"][data-start="' + j.start + '"][data-end="' + j.end + '"]');
   }
-  function remember(j) {
-    judged[key(j.technique, j.start, j.end)] = j;
-    marksOf(j).forEach(function (m) {
-      m.classList.toggle("fb-confirm", j.verdict === "confirm");
-      m.classList.toggle("fb-dispute", j.verdict === "dispute");
-    });
+  function render() {
     list.textContent = "";
     var items = Object.keys(judged).map(function (k) { return judged[k]; });
     items.sort(function (a, b) { return a.start - b.start || a.end - b.end || (a.technique < b.technique ? -1 : 1); });
@@ -83,10 +79,41 @@
       var li = el("li", "fb-item fb-" + i.verdict);
       li.appendChild(el("strong", "", WORDS[i.verdict]));
       li.appendChild(document.createTextNode(" \u00b7 " + labelOf(i.technique) + " \u00b7 \u201c" + short(i.span) + "\u201d "));
-      li.appendChild(el("span", "muted", "(characters " + i.start + "\u2013" + i.end + ")"));
+      li.appendChild(el("span", "muted", "(characters " + i.start + "\u2013" + i.end + ") "));
+      var undo = el("button", "fb-btn fb-undo", "Undo");
+      undo.type = "button";
+      undo.setAttribute("aria-label", "Undo: " + WORDS[i.verdict] + " " + labelOf(i.technique) + ", \u201c" + short(i.span) + "\u201d");
+      undo.addEventListener("click", function () { forget(i); });
+      li.appendChild(undo);
       list.appendChild(li);
     });
     if (!items.length) { list.appendChild(none); }
+  }
+  function mark(j, verdict) {
+    marksOf(j).forEach(function (m) {
+      m.classList.toggle("fb-confirm", verdict === "confirm");
+      m.classList.toggle("fb-dispute", verdict === "dispute");
+    });
+  }
+  function remember(j) {
+    judged[key(j.technique, j.start, j.end)] = j;
+    mark(j, j.verdict);
+    render();
+  }
+  function forget(j) {
+    var query = "?text_hash=" + encodeURIComponent(hash) + "&technique=" + encodeURIComponent(j.technique) +
+      "&start=" + j.start + "&end=" + j.end;
+    say("Removing\u2026");
+    fetch(api + query, { method: "DELETE", headers: { accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok && r.status !== 404) { throw new Error("The server could not remove it (" + r.status + ")."); }
+        delete judged[key(j.technique, j.start, j.end)];
+        mark(j, null);
+        render();
+        heading.focus(); /* the button pressed is gone: keep the keyboard in the panel */
+        say("Removed: " + WORDS[j.verdict].toLowerCase() + " " + labelOf(j.technique) + ", \u201c" + short(j.span) + "\u201d.");
+      })
+      .catch(function (err) { say(err.message, true); });
   }
   function told(data) {
     var j = data.judgement;
