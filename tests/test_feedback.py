@@ -179,7 +179,8 @@ def test_export_writes_the_semeval_layout(store: FeedbackStore, tmp_path: Path) 
     store.add(TEXT, "Loaded_Language", *_at("shameful"), "confirm")
     store.add(TEXT, "Loaded_Language", *_at("spineless"), "dispute")
     store.add(TEXT, "Name_Calling-Labeling", *_at("so-called experts"), "add")
-    other = "A calm report on library hours.\n\nThe library opens later on Sundays now, the city said.\n"
+    # CRLF line ends (a web form sends them) are kept as they are, and so are the offsets
+    other = "A calm report on library hours.\r\n\r\nThe library opens later on Sundays, the city said.\r\n"
     store.add(other, "Doubt", *_at("the city said", other), "dispute")
     out = tmp_path / "export"
     done = export(store.articles(), out)
@@ -205,6 +206,8 @@ def test_export_writes_the_semeval_layout(store: FeedbackStore, tmp_path: Path) 
     # read back as unspin reads a SemEval article: the same text, so the offsets still hold
     [again] = load(str(out / f"article{aid}.txt"))
     assert again.text == TEXT and again.text[s2:e2] == "so-called experts"
+    [calm] = load(str(out / f"article{oid}.txt"))
+    assert calm.text == other
     # exporting again gives the same names (the id comes from the text)
     export(store.articles(), out)
     assert len(list(out.iterdir())) == 5
