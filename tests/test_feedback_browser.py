@@ -28,8 +28,10 @@ pytest.importorskip("uvicorn")
 
 from live_app import live_app  # noqa: E402
 
+from unspin.analyze import analyze_with  # noqa: E402
 from unspin.config import load_settings  # noqa: E402
 from unspin.feedback import FeedbackStore  # noqa: E402
+from unspin.ingest import from_text  # noqa: E402
 
 TEXT = (
     "The \U0001d57f\U0001d586 harbour deal \U0001f600 is a shameful betrayal of the city\n\n"
@@ -155,7 +157,9 @@ def test_confirm_dispute_and_add_from_the_report_page(browser: Any, tmp_path: Pa
     assert len(found) == 3
     confirm = found["confirm", "Loaded_Language"]
     assert (confirm.start, confirm.end) == (text.index("shameful"), text.index("shameful") + 8)
-    assert confirm.score is not None and confirm.model_id == "phrase-test-model"
+    shown = analyze_with(PhraseModel(), from_text(text)).spans
+    score = next(s.score for s in shown if (s.start, s.end) == (confirm.start, confirm.end))
+    assert (confirm.score, confirm.model_id) == (score, "phrase-test-model")
     dispute = found["dispute", "Name_Calling-Labeling"]
     start = text.index("so-called experts")
     assert (dispute.start, dispute.end, dispute.span) == (start, start + 17, "so-called experts")

@@ -3,7 +3,8 @@ machine (:mod:`unspin.feedback`); nothing is sent anywhere else.
 
 A report page sends an article's text hash rather than its text: the text is found among
 the analyses this server holds, or in the store from an earlier judgement. The score and
-model of a judged detection are taken from that analysis when the client does not send them.
+model of a judged detection are taken from that analysis (the model only when the client
+sends none).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def _record(store: FeedbackStore, body: FeedbackIn, analyses: list[Analysis]) ->
             (s for s in analysis.spans
              if (s.technique, s.start, s.end) == (name, body.start, body.end)), None,
         )  # fmt: skip
-        if score is None and shown is not None:
+        if shown is not None:  # the score this server showed, exactly
             score = shown.score
         model_id = model_id or analysis.model_id
         model_version = model_version or analysis.model_version
