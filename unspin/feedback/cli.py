@@ -147,7 +147,10 @@ def add_command(
     note: str | None,
     db: str | None,
 ) -> None:
-    """Judge one span of the article in ARTICLE_FILE (a .txt, SemEval, or .html file, or -).
+    """Confirm, dispute or add a span of the article in ARTICLE_FILE.
+
+    ARTICLE_FILE is read as unspin analyze reads it (.txt, SemEval, .html, a URL, or -), so
+    the offsets are those of its analysis.
 
     A new verdict on the same article, technique and offsets replaces the earlier one.
     """
@@ -176,7 +179,7 @@ def remove_command(
     article: str, technique: str, start: int | None, end: int | None, span: str | None,
     db: str | None,
 ) -> None:  # fmt: skip
-    """Take back the judgement of one span of the article in ARTICLE_FILE."""
+    """Take back a judgement of a span of the article in ARTICLE_FILE."""
     technique = technique_name(technique)
     found, start, end = _span_in(article, start, end, span)
     store = _store(db)
@@ -228,9 +231,13 @@ def list_command(fmt: str, article_hash: str | None, db: str | None) -> None:
 @_db_option
 @handle_errors
 def export_command(directory: Path, db: str | None) -> None:
-    """Write the judged articles to DIRECTORY in the SemEval layout: article<ID>.txt,
-    article<ID>-labels-subtask-3.txt (confirmed and added spans: ID, technique, start, end,
-    tab-separated) and disputed.tsv (disputed spans, the same columns)."""
+    """Write the judged articles to DIRECTORY in the SemEval layout.
+
+    \b
+    article<ID>.txt                    the text, exactly as judged
+    article<ID>-labels-subtask-3.txt   confirmed and added spans: ID, technique, start, end
+    disputed.tsv                       disputed spans of every article, the same columns
+    """
     store = _store(db)
     if not store.path.exists():
         raise FeedbackError(f"There is no feedback store at {store.path}: nothing to export.")
