@@ -160,8 +160,11 @@ async def report(job_id: str, number: int, request: Request, download: bool = Fa
     links.append(("?possible=0", "Show likely detections only") if possible
                  else ("?possible=1", "Show possible detections"))
     links.append((f"?download=1&possible={int(possible)}", "Download this report"))
-    shown = for_readers(result.analysis, possible=possible)
-    document = render_analysis(shown, min_score=settings.min_score)
+    document = render_analysis(  # feedback controls on the page with a store to keep it
+        for_readers(result.analysis, possible=possible),
+        min_score=settings.min_score,
+        feedback=settings.feedback_db is not None and not download,
+    )
     return page(
         document, links=links, download=_slug(result.analysis.article.title) if download else None
     )
