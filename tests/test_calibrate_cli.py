@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from unspin.cli import cli
+from unspin.feedback import FeedbackStore
 from unspin.model import DEFAULT_DIR
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_DIR / "model.json").exists(), reason="no shipped model")
@@ -82,3 +83,32 @@ def test_calibrate_refuses_to_overwrite_what_is_not_a_model(tmp_path: Path, clea
     result = CliRunner().invoke(cli, ["calibrate", str(articles), str(spans), "-o", str(busy)])
     assert result.exit_code == 2 and "not a model folder" in result.output
     assert (busy / "notes.txt").read_text() == "mine"
+
+
+def test_calibrate_learns_from_reader_feedback(tmp_path: Path, clean_env: None) -> None:
+    db = tmp_path / "feedback.sqlite"
+    store = FeedbackStore(db)
+    for i, (paragraphs, labels) in enumerate(ARTICLES):
+        text = "\n\n".join(paragraphs)
+        for phrase, technique in labels:
+            start = text.index(phrase)
+            store.add(text, technique, start, start + len(phrase), "add" if i % 2 else "confirm")
+        first = paragraphs[-1].split()[0]
+        store.add(text, "Loaded_Language", text.index(first), text.index(first) + len(first), "dispute")
+    out = tmp_path / "from-feedback"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["calibrate", "--feedback", str(db), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["provenance"]["source"] == f"reader feedback in {db}"
+    assert meta["provenance"]["articles"] == len(ARTICLES)
+    loaded = runner.invoke(cli, ["--model", str(out), "version"])
+    assert "+calibrated" in loaded.output
+
+
+def test_calibrate_needs_one_kind_of_labels(tmp_path: Path, clean_env: None) -> None:
+    result = CliRunner().invoke(cli, ["calibrate", "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "ARTICLES_DIR and SPANS_DIR, or --feedback" in result.output
+    missing = CliRunner().invoke(cli, ["calibrate", "--feedback", str(tmp_path / "none.sqlite"),
+                                       "-o", str(tmp_path / "m")])
+    assert missing.exit_code != 0 and "no feedback store" in missing.output.lower()

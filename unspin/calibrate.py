@@ -31,13 +31,15 @@ from .config import DEFAULT_SETTINGS, Settings
 from .document import Article, Span
 from .errors import InputError, ModelError
 from .evaluation import SpanCounts, char_precision, merge_spans
+from .feedback import ArticleJudgements
+from .ingest import from_text
 from .ingest import load as load_articles
 from .model.confidence import Confidence, Platt, fit_platt
 from .model.decode import decode_article, paragraph_peaks
 from .model.runtime import OnnxModel, Scores
 from .taxonomy import normalize_label
 
-__all__ = ["Labelled", "Outcome", "Prepared", "calibrate", "check_output", "decide", "fit", "prepare", "read_semeval", "write_model"]
+__all__ = ["Labelled", "Outcome", "Prepared", "calibrate", "check_output", "from_feedback", "decide", "fit", "prepare", "read_semeval", "write_model"]
 
 MIN_ARTICLES = 5  # fewer cannot be split into folds that say anything
 MIN_POSITIVES = 3  # a technique's threshold moves only with at least this many labelled uses
@@ -116,6 +118,28 @@ def read_semeval(articles_dir: Path, spans_dir: Path, *, settings: Settings = DE
             spans.append((name, start, end))
         gold = [{t for t, s, e in spans if s < p.end and e > p.start} for p in article.paragraphs]
         out.append(Labelled(article, gold, [None] * len(gold), spans))
+    return out
+
+
+def from_feedback(articles: Sequence[ArticleJudgements]) -> list[Labelled]:
+    """Reader feedback as labels: a confirmed or added detection says its paragraph uses the
+    technique, a disputed one (with nothing confirming it there) that it does not; every other
+    paragraph and technique is unknown. A confirmed or disputed span is a verdict on that
+    exact highlight, which the span confidence map learns from."""
+    out = []
+    for a in articles:
+        article = from_text(a.text)
+        gold: list[set[str]] = [set() for _ in article.paragraphs]
+        judged: list[set[str] | None] = [set() for _ in article.paragraphs]
+        for j in a.judgements:
+            for i, p in enumerate(article.paragraphs):
+                if j.start < p.end and j.end > p.start:
+                    judged[i].add(j.technique)  # type: ignore[union-attr]
+                    if j.verdict in ("confirm", "add"):
+                        gold[i].add(j.technique)
+        verdicts = [(j.technique, j.start, j.end, j.verdict == "confirm")
+                    for j in a.judgements if j.verdict in ("confirm", "dispute")]
+        out.append(Labelled(article, gold, judged, None, verdicts))
     return out
 
 

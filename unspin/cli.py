@@ -21,7 +21,7 @@ from rich.progress import Progress, TaskID
 
 from .analyze import analyze_with, installed_model
 from .batch import ResultsFile, analyze_sources
-from .calibrate import calibrate, check_output, read_semeval, write_model
+from .calibrate import calibrate, check_output, from_feedback, read_semeval, write_model
 from .cli_common import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -37,7 +37,9 @@ from .compare import compare
 from .config import load_settings
 from .document import Article
 from .errors import InputError, UnspinError
+from .feedback import judgements
 from .ingest import Item, iter_items
+from .model.runtime import OnnxModel
 from .predict import article_files, write_predictions
 from .report.html import render_comparison
 from .report.jsonio import dumps
@@ -100,11 +102,14 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="unspin")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Use the model in this folder, e.g. one unspin calibrate wrote [UNSPIN_MODEL_DIR].")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, model_dir: str | None) -> None:
     """Show how a news article tries to persuade its reader: which persuasion techniques
     it uses and where, paragraph by paragraph, its genre and its frames."""
-    ctx.obj = load_settings()  # the one read of UNSPIN_* variables; commands refine it
+    # the one read of UNSPIN_* variables; commands refine it
+    ctx.obj = load_settings().with_options(model_dir=model_dir)
     setup_logging(ctx, ctx.obj.debug)
 
 
@@ -360,33 +365,54 @@ def version_command() -> None:
 @cli.command("calibrate")
 @click.argument("articles_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.argument("spans_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--feedback", "feedback_db", is_flag=False, flag_value="", default=None, metavar="[DB]",
+              help="Learn from reader feedback instead (the store UNSPIN_FEEDBACK_DB names, or DB).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="The folder to write the calibrated model to (then: UNSPIN_MODEL_DIR=FOLDER).")
 @handle_errors
-def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, out_dir: Path) -> None:
+def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, feedback_db: str | None,
+                      out_dir: Path) -> None:
     """Fit the model to your own labels: ARTICLES_DIR of article<ID>.txt files and SPANS_DIR of
-    article<ID>-labels-subtask-3.txt files (id, technique, start, end), in the SemEval layout."""
+    article<ID>-labels-subtask-3.txt files (id, technique, start, end), in the SemEval layout,
+    or the judgements readers gave (--feedback). Thresholds and confidences are refitted and
+    cross-validated on those articles; the encoder is not retrained. Takes about a second per
+    article.
+
+    \b
+    Examples:
+      unspin calibrate articles/ labels/ -o ~/models/newsroom
+      unspin calibrate --feedback -o ~/models/newsroom
+      UNSPIN_MODEL_DIR=~/models/newsroom unspin analyze story.txt
+    """
     settings = settings_of()
-    if articles_dir is None or spans_dir is None:
-        raise InputError("Give ARTICLES_DIR and SPANS_DIR (see unspin calibrate --help).")
+    if (feedback_db is None) == (articles_dir is None or spans_dir is None):
+        raise InputError("Give ARTICLES_DIR and SPANS_DIR, or --feedback (see unspin calibrate --help).")
     model = installed_model(settings)
-    if model is None:
+    if not isinstance(model, OnnxModel):
         raise InputError("No model is installed to calibrate.")
-    check_output(model, out_dir)  # type: ignore[arg-type]
-    labelled = read_semeval(articles_dir, spans_dir, settings=settings,
-                            problems=lambda m: click.echo(f"unspin: {m}", err=True))
-    outcome = calibrate(model, labelled,  # type: ignore[arg-type]
+    check_output(model, out_dir)
+    if feedback_db is not None:
+        db = feedback_db or settings.feedback_db
+        if not db:
+            raise InputError("No feedback store is set: give --feedback DB or UNSPIN_FEEDBACK_DB.")
+        labelled, source = from_feedback(judgements(db)), f"reader feedback in {db}"
+    else:
+        assert articles_dir is not None and spans_dir is not None
+        labelled = read_semeval(articles_dir, spans_dir, settings=settings,
+                                problems=lambda m: click.echo(f"unspin: {m}", err=True))
+        source = f"{articles_dir} + {spans_dir}"
+    outcome = calibrate(model, labelled,
                         progress=lambda i, n: click.echo(f"\ranalysing {i}/{n}", err=True, nl=i == n))
-    write_model(model, outcome, out_dir, source=f"{articles_dir} + {spans_dir}")  # type: ignore[arg-type]
+    write_model(model, outcome, out_dir, source=source)
     for note in outcome.notes:
         click.echo(note, err=True)
     click.echo(
-        f"Calibrated on {outcome.articles} articles ({outcome.paragraphs:,} paragraphs): "
-        f"out-of-fold score {outcome.base_f1:.3f} (base) -> {outcome.calibrated_f1:.3f} "
-        f"(paragraph micro-F1, averaged with span F1 where spans are annotated); thresholds "
-        f"scaled by {outcome.scale:.2f}, then moved {outcome.shrink:.0%} of the way to each "
-        f"technique's optimum on these labels.\n"
-        f"Wrote {out_dir}. Use it with UNSPIN_MODEL_DIR={out_dir}."
+        f"Calibrated on {outcome.articles} articles ({outcome.paragraphs:,} paragraphs, "
+        f"{outcome.judgements:,} paragraph-technique judgements): out-of-fold score "
+        f"{outcome.base_f1:.3f} (base) -> {outcome.calibrated_f1:.3f} (paragraph micro-F1, averaged "
+        f"with span F1 where spans are annotated); thresholds scaled by {outcome.scale:.2f}, then "
+        f"moved {outcome.shrink:.0%} of the way to each technique's optimum on these labels.\n"
+        f"Wrote {out_dir}. Use it with UNSPIN_MODEL_DIR={out_dir} (or unspin --model {out_dir} ...)."
     )
 
 
