@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .analyze import analyze, analyze_many, load
-from .compare import Comparison, compare
+from .analyze import compare_articles as compare
+from .compare import Comparison
 from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
+from .report.summary import summarize
 from .version import __version__
 
 __all__ = [
@@ -19,4 +21,5 @@ __all__ = [
     "analyze_many",
     "compare",
     "load",
+    "summarize",
 ]

@@ -7,8 +7,10 @@ These are the public API's edge: given no settings, they read them from the envi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
+from .compare import Comparison, check_count, compare
 from .config import Settings, load_settings
 from .document import Analysis, Article
 from .errors import InputError, TooLargeError
@@ -89,6 +91,28 @@ def analyze_many(
     model = model or installed_model(settings)
     for article in articles:
         yield analyze_with(model, checked(article, settings))
+
+
+def compare_articles(
+    items: Sequence[Analysis | Article | str],
+    *,
+    min_score: float = 0.0,
+    model: Model | None = None,
+    settings: Settings | None = None,
+    **limits: Any,
+) -> Comparison:
+    """Compare articles (``unspin.compare``): texts and Articles are analysed first with
+    ``model``, by default the installed one; Analyses are compared as they are. ``limits``:
+    ``threshold``, ``ratio``, ``min_count`` of :func:`unspin.compare.compare`."""
+    check_count(items)
+    settings = settings if settings is not None else load_settings()
+    if model is None and not all(isinstance(item, Analysis) for item in items):
+        model = installed_model(settings)
+    analyses = [
+        item if isinstance(item, Analysis) else analyze_with(model, checked(item, settings))
+        for item in items
+    ]
+    return compare(analyses, min_score=min_score, **limits)
 
 
 def load(source: Source, *, settings: Settings | None = None) -> list[Article]:

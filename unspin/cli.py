@@ -32,14 +32,14 @@ from .cli_common import (
     settings_of,
     setup_logging,
 )
-from .compare import compare
+from .compare import MAX_ARTICLES, compare
 from .config import load_settings
 from .document import Article
 from .errors import InputError, UnspinError
 from .ingest import Item, iter_items
 from .predict import article_files, write_predictions
 from .report.html import render_comparison
-from .report.jsonio import dumps
+from .report.jsonio import comparison_document, dumps
 from .report.terminal import print_comparison
 from .report.writers import Writer, make_writer
 from .version import __version__
@@ -277,22 +277,24 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
         if item.error is not None:
             raise item.error
         articles.extend(item.articles)
-    if not 2 <= len(articles) <= 10:
-        raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
+    if not 2 <= len(articles) <= MAX_ARTICLES:
+        raise InputError(
+            f"compare needs 2 to {MAX_ARTICLES} articles; these sources hold {len(articles)}."
+        )
     model = installed_model(settings)
     comparison = compare([analyze_with(model, a) for a in articles], min_score=threshold)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
         click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":
-        text = render_comparison(comparison, min_score=threshold)
+        text = render_comparison(comparison)
     elif fmt == "json":
-        text = dumps(comparison.to_document()) + "\n"
+        text = dumps(comparison_document(comparison)) + "\n"
     else:
         to_file = output not in (None, "-")
         console = Console(record=to_file, file=io.StringIO() if to_file else None,
                           no_color=no_color or to_file or None, width=100 if to_file else None,
                           highlight=False)
-        print_comparison(comparison, console, min_score=threshold)
+        print_comparison(comparison, console)
         if not to_file:
             return
         text = console.export_text()

@@ -20,11 +20,14 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import IO, Any
 
+from ..compare import Comparison
 from ..document import SCHEMA_VERSION, Analysis
 from ..errors import InputError
+from .summary import summarize
 
 __all__ = [
     "check_version",
+    "comparison_document",
     "comparison_schema",
     "dump_jsonl",
     "dumps",
@@ -53,6 +56,16 @@ def schema() -> dict[str, Any]:
 def comparison_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``Comparison.to_dict()``."""
     return _schema_file("comparison.schema.json")
+
+
+def comparison_document(c: Comparison) -> dict[str, Any]:
+    """What the CLI writes as JSON and the API answers: every analysis, the numbers
+    (``comparison.schema.json``) and the summary."""
+    return {
+        "analyses": [a.to_dict() for a in c.analyses],
+        "comparison": c.to_dict(),
+        "summary": summarize(c),
+    }
 
 
 def dumps(data: Any, *, indent: int | None = 2) -> str:

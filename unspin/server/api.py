@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ..compare import Comparison, compare
+from ..compare import MAX_ARTICLES, Comparison, compare
 from ..document import Analysis
+from ..report.jsonio import comparison_document
 from ..taxonomy import taxonomy_as_dict
 from ..version import __version__
 from . import bodies, inputs
@@ -75,7 +76,7 @@ async def analyze_endpoint(request: Request) -> dict[str, Any]:
 @router.post(
     "/compare",
     response_model=CompareOut,
-    summary="Compare 2 to 10 articles",
+    summary=f"Compare 2 to {MAX_ARTICLES} articles",
     description=(
         'Each item is `{"text": ...}` or `{"url": ...}`. Returns each analysis, each '
         "article's persuasion profile, the techniques that differ most, and a summary."
@@ -92,7 +93,7 @@ async def compare_endpoint(body: CompareIn, request: Request) -> dict[str, Any]:
         return analyses, comparison
 
     _analyses, comparison = await engine.within(work(), "The comparison")
-    return comparison.to_document()
+    return comparison_document(comparison)
 
 
 @router.post(

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..analyze import NO_MODEL_NOTE
-from ..compare import compare
+from ..compare import MAX_ARTICLES, compare
 from ..document import Analysis, Article
 from ..errors import UnspinError
 from ..report.html import render_analysis, render_comparison
@@ -29,7 +29,6 @@ from .templating import render, static_files
 
 router = APIRouter(include_in_schema=False)
 
-COMPARE_SLOTS = 10  # the most articles a comparison takes
 COMPARE_SLOTS_SHOWN = 3  # slots on the page before "Add another article"
 
 
@@ -172,7 +171,7 @@ def _compare_form(request: Request, status: int = 200, **context: Any) -> HTMLRe
         status,
         page_title="Compare articles",
         slots=slots,
-        max_slots=COMPARE_SLOTS,
+        max_slots=MAX_ARTICLES,
         error=context.pop("error", None),
         **_model_context(request),
         **context,
@@ -186,10 +185,10 @@ async def compare_page(request: Request) -> HTMLResponse:
 
 @router.post("/compare")
 async def compare_form(request: Request) -> Response:
-    engine, store, form = await _posted(request, max_files=COMPARE_SLOTS)
+    engine, store, form = await _posted(request, max_files=MAX_ARTICLES)
     settings = engine.settings
     slots = []
-    for i in range(COMPARE_SLOTS):
+    for i in range(MAX_ARTICLES):
         text, url = form.get(f"text_{i}"), form.get(f"url_{i}")
         if f"text_{i}" in form or f"url_{i}" in form or f"file_{i}" in form:
             slots.append(
@@ -201,7 +200,7 @@ async def compare_form(request: Request) -> Response:
     try:
         items: list[inputs.Input] = []
         try:
-            for i in range(COMPARE_SLOTS):
+            for i in range(MAX_ARTICLES):
                 found = await bodies.form_input(
                     form, settings, suffix=f"_{i}", label=f"Article {len(items) + 1}: "
                 )
@@ -236,7 +235,7 @@ async def comparison(job_id: str, request: Request, download: bool = False) -> R
     result = await engine.run_blocking(lambda: compare(job.analyses, min_score=min_score))
     links = [("/compare", "\u2190 Compare other articles"), ("/", "Analyse one article")]
     links.append(("?download=1", "Download this comparison"))
-    document = render_comparison(result, min_score=min_score)
+    document = render_comparison(result)
     return page(document, links=links, download="unspin-comparison.html" if download else None)
 
 
