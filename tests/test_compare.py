@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import jsonschema
 import pytest
 from fixtures_reports import article, no_model, oped, report_article
 from stand_in import PhraseModel
@@ -156,7 +157,6 @@ def test_exported_from_the_package() -> None:
 
 @pytest.mark.parametrize("min_score", [0.0, 0.9])
 def test_to_dict_follows_the_comparison_schema(min_score: float) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     schema = comparison_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     for items in ([oped(), report_article()], [oped(), no_model(), report_article()]):

@@ -44,7 +44,7 @@ def test_crlf_file_stays_byte_exact(tmp_path: Path, settings: Settings) -> None:
     (article,) = load(str(path), settings=settings)
     assert article.text.encode("utf-8") == raw
     assert [p.line for p in article.paragraphs] == [1, 3, 4, 6, 8, 10]
-    assert all("\r" not in article.paragraph_text(p) for p in article.paragraphs)
+    assert all("\r" not in article.text[p.start : p.end] for p in article.paragraphs)
 
 
 def test_html_file(settings: Settings) -> None:

@@ -113,11 +113,6 @@ def frame_label(name: str) -> str:
     return FRAMES[canonical].label if canonical else _raw_label(name)
 
 
-def frame_definition(name: str) -> str:
-    canonical = normalize_label(name, "frame")
-    return FRAMES[canonical].definition if canonical else ""
-
-
 def in_sentence(label: str) -> str:
     """A label as it reads mid-sentence: "Loaded language" -> "loaded language"."""
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
