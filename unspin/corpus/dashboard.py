@@ -29,8 +29,8 @@ from markupsafe import Markup
 
 from ..report.charts import SERIES_COLORS, SERIES_DASHES
 from ..report.html import content_security_policy, render_analysis
-from ..report.labels import ABBREVIATIONS, frame_label, genre_label, technique_info
-from ..taxonomy import FRAME_NAMES, GENRE_NAMES
+from ..report.labels import frame_label, genre_label, technique_info
+from ..taxonomy import ABBREVIATIONS, FRAME_NAMES, GENRE_NAMES
 from ..version import __version__
 from .query import Filters, Selection, load_selection, rows_of
 from .stats import GroupStats, Resampler, bootstrap_groups

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..report.labels import ABBREVIATIONS
-from ..taxonomy import TECHNIQUE_NAMES, normalize_label
+from ..taxonomy import ABBREVIATIONS, TECHNIQUE_NAMES, normalize_label
 from .stats import GroupStats, bootstrap_groups
 from .store import Store
 from .tables import write_table

@@ -1,4 +1,4 @@
-"""Display names, abbreviations and number formats shared by every report.
+"""Display names, markers and number formats shared by every report.
 
 Lookups never fail: a technique, genre or frame the taxonomy does not know (a newer model, a
 hand-edited JSON file) is shown under its raw name in an "Other" category instead of
@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..profile import OTHER_CATEGORY, category_key
-from ..taxonomy import CATEGORIES, FRAMES, GENRES, TECHNIQUES, Category, normalize_label
+from ..taxonomy import (
+    ABBREVIATIONS,
+    CATEGORIES,
+    FRAMES,
+    GENRES,
+    TECHNIQUES,
+    Category,
+    normalize_label,
+)
 
 OTHER = Category(
     key=OTHER_CATEGORY,
@@ -22,34 +30,6 @@ OTHER = Category(
 )
 
 CATEGORY_ORDER: tuple[str, ...] = (*CATEGORIES, OTHER_CATEGORY)
-
-# Short markers for the terminal, where highlights must also read without colour.
-ABBREVIATIONS: dict[str, str] = {
-    "Appeal_to_Authority": "AA",
-    "Appeal_to_Popularity": "AP",
-    "Appeal_to_Values": "AV",
-    "Appeal_to_Fear-Prejudice": "AF",
-    "Flag_Waving": "FW",
-    "Causal_Oversimplification": "CO",
-    "False_Dilemma-No_Choice": "FD",
-    "Consequential_Oversimplification": "CQ",
-    "Straw_Man": "SM",
-    "Red_Herring": "RH",
-    "Whataboutism": "WH",
-    "Slogans": "SL",
-    "Appeal_to_Time": "AT",
-    "Conversation_Killer": "CK",
-    "Loaded_Language": "LL",
-    "Repetition": "RP",
-    "Exaggeration-Minimisation": "EM",
-    "Obfuscation-Vagueness-Confusion": "OV",
-    "Name_Calling-Labeling": "NC",
-    "Doubt": "DB",
-    "Guilt_by_Association": "GA",
-    "Appeal_to_Hypocrisy": "AH",
-    "Questioning_the_Reputation": "QR",
-}
-
 
 @dataclass(frozen=True)
 class TechniqueInfo:
