@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..document import Span
+from .meta import Inference
 
 
 @dataclass
@@ -105,10 +106,6 @@ def _sentences(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, 
     return s, e
 
 
-# Techniques whose highlight must be something the article says more than once: the token
-# head alone marked words used once ("Creator", "sensory") as Repetition.
-REPEATED_ONLY = frozenset({"Repetition"})
-
 
 def _stem(word: str) -> str:
     word = word.lower()
@@ -184,6 +181,7 @@ def decode_article(
     peak_share: float = 0.5,
     sentence_level: np.ndarray | None = None,
     lexical: np.ndarray | None = None,
+    repeated_only: tuple[str, ...] = Inference.repeated_only,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
@@ -196,7 +194,9 @@ def decode_article(
 
     Spans of the techniques marked in ``sentence_level`` (those annotators mark on whole
     clauses, like Doubt) grow to the sentences they touch: "lied" alone does not show what
-    casts the doubt.
+    casts the doubt. Techniques in ``repeated_only`` are shown only on what the article
+    says more than once: the token head alone marked words used once ("Creator",
+    "sensory") as Repetition.
     """
     on_para = paragraph_probs >= paragraph_thresholds
     n = len(token_probs)
@@ -205,7 +205,7 @@ def decode_article(
     wprob = word_probs(token_probs, word_ids)
     lex = np.zeros_like(wprob) if lexical is None else np.clip(lexical, 0.0, None)
     content, repeatable = word_roles(text, offsets)
-    only_repeated = [i for i, name in enumerate(names) if name in REPEATED_ONLY]
+    only_repeated = [i for i, name in enumerate(names) if name in repeated_only]
     if only_repeated:
         keep = repeatable[:, None]
         wprob, lex = wprob.copy(), lex.copy()
