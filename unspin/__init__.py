@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from .analyze import analyze, analyze_many, load
+from .analyze import analyze, analyze_many, load_articles
 from .analyze import compare_articles as compare
 from .compare import Comparison
 from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
 from .report.summary import summarize
 from .version import __version__
+
+load = load_articles  # the name before 0.2, kept for existing code: prefer load_articles
 
 __all__ = [
     "Analysis",
@@ -21,5 +23,6 @@ __all__ = [
     "analyze_many",
     "compare",
     "load",
+    "load_articles",
     "summarize",
 ]

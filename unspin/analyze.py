@@ -14,10 +14,8 @@ from .compare import Comparison, check_count, compare
 from .config import Settings, load_settings
 from .document import Analysis, Article
 from .errors import InputError, TooLargeError
-from .ingest import Source, Upload, check_text, from_text
-from .ingest import load as load_source
-from .model import Model
-from .model import load as load_model
+from .ingest import Source, Upload, check_text, from_text, load_source
+from .model import Model, load_model
 
 NO_MODEL_NOTE = (
     "No trained model is installed: this analysis has no technique, genre or frame detections."
@@ -115,7 +113,7 @@ def compare_articles(
     return compare(analyses, min_score=min_score, **limits)
 
 
-def load(source: Source, *, settings: Settings | None = None) -> list[Article]:
+def load_articles(source: Source, *, settings: Settings | None = None) -> list[Article]:
     """Articles from any source the CLI takes: a file, folder, glob, URL, feed or "-"."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)

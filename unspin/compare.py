@@ -13,7 +13,7 @@ from typing import Any
 
 from .document import Analysis
 from .errors import InputError
-from .profile import Evidence, Profile
+from .profiles import Evidence, Profile
 from .taxonomy import TECHNIQUE_NAMES
 
 __all__ = ["MAX_ARTICLES", "Comparison", "Contrast", "TechniqueRow", "check_count", "compare"]

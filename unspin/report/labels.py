@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..profile import OTHER_CATEGORY, category_key
+from ..profiles import OTHER_CATEGORY, category_key
 from ..taxonomy import (
     ABBREVIATIONS,
     CATEGORIES,

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ..compare import Comparison
 from ..document import Analysis, Span
-from ..profile import Evidence, Profile
+from ..profiles import Evidence, Profile
 from . import labels
 from .highlight import SpanIndex, block_labels, blocks
 from .labels import fmt_pct, fmt_rate, fmt_score, technique_info

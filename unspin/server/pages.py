@@ -113,7 +113,7 @@ async def analyze_form(request: Request) -> Response:
         loaded = item
 
         async def work() -> tuple[list[Article], Analysis | None]:
-            articles = await engine.load(loaded)
+            articles = await engine.read_articles(loaded)
             if len(articles) > 1:  # an uploaded feed: analyse it on a job page
                 return articles, None
             return articles, await engine.analyze(articles[0])
