@@ -28,6 +28,7 @@ from .cli_common import (
     bug_message,
     error,
     handle_errors,
+    min_score_option,
     one_line,
     settings_of,
     setup_logging,
@@ -180,10 +181,7 @@ def _format_for(output: str | None, fmt: str | None, formats: tuple[str, ...] = 
     "-o", "--output", type=click.Path(allow_dash=True), default=None,
     help="Write to this file instead of stdout (for html: a directory gives one file per article).",
 )  # fmt: skip
-@click.option(
-    "--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-    help="Hide detections scored below this (0-1) [default: UNSPIN_MIN_SCORE or 0].",
-)  # fmt: skip
+@min_score_option()
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
 @allow_private_option()
 @click.option(
@@ -214,8 +212,7 @@ def analyze_command(
       pbpaste | unspin analyze -
     """
     ctx = click.get_current_context()
-    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None)
-    threshold = settings.min_score if min_score is None else min_score
+    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None, min_score=min_score)
     fmt = _format_for(output, fmt)
     if "-" in sources and sys.stdin.isatty():
         click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
@@ -225,7 +222,7 @@ def analyze_command(
     sink: ResultsFile | Writer = (
         ResultsFile(results, resume=not restart)
         if results is not None
-        else make_writer(fmt, output, threshold, no_color)
+        else make_writer(fmt, output, settings.min_score, no_color)
     )
     failures = _Failures(settings.debug)
     try:
@@ -254,8 +251,7 @@ def analyze_command(
               help="Output format [default: from -o's extension, else text].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Write to this file instead of stdout.")
-@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Count only detections scored at least this (0-1).")
+@min_score_option()
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
 @allow_private_option()
 @handle_errors
@@ -269,8 +265,7 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
       unspin compare examples/op-ed.txt examples/report.txt
       unspin compare a.txt https://example.com/story.html -o comparison.html
     """
-    settings = settings_of().with_options(allow_private_urls=allow_private or None)
-    threshold = settings.min_score if min_score is None else min_score
+    settings = settings_of().with_options(allow_private_urls=allow_private or None, min_score=min_score)
     fmt = _format_for(output, fmt, ("text", "json", "html"))
     articles: list[Article] = []
     for item in iter_items(sources, settings):
@@ -282,7 +277,7 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
             f"compare needs 2 to {MAX_ARTICLES} articles; these sources hold {len(articles)}."
         )
     model = installed_model(settings)
-    comparison = compare([analyze_with(model, a) for a in articles], min_score=threshold)
+    comparison = compare([analyze_with(model, a) for a in articles], min_score=settings.min_score)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
         click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":

@@ -89,7 +89,8 @@ async def compare_endpoint(body: CompareIn, request: Request) -> dict[str, Any]:
 
     async def work() -> tuple[list[Analysis], Comparison]:
         analyses = await engine.analyze_all(items)
-        comparison = await engine.run_blocking(lambda: compare(analyses, min_score=body.min_score))
+        min_score = engine.settings.min_score if body.min_score is None else body.min_score
+        comparison = await engine.run_blocking(lambda: compare(analyses, min_score=min_score))
         return analyses, comparison
 
     _analyses, comparison = await engine.within(work(), "The comparison")

@@ -58,8 +58,10 @@ class AnalyzeIn(SourceIn):
 
 class CompareIn(_Strict):
     items: list[SourceIn] = Field(..., min_length=2, max_length=MAX_ARTICLES)
-    min_score: float = Field(
-        0.0, ge=0.0, le=1.0, description="Count only detections scoring at least this."
+    min_score: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="Hide detections scored below this: they are neither shown nor counted "
+        "[default: the server's UNSPIN_MIN_SCORE].",
     )
 
 
