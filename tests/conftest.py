@@ -24,6 +24,9 @@ CHROMIUM_ARGS = [  # headless as root, and no calls home on a machine without a 
     "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parent.parent
+# Loopback and cloud-metadata addresses, plainly and as a bare number: the fetcher refuses them.
+PRIVATE_URLS = ("http://127.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+                "http://2130706433/")
 
 
 def shared_dir() -> Path | None:
