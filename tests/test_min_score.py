@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 from corpus_helpers import example_rows, write_jsonl
 from fastapi.testclient import TestClient
+from fixtures_reports import oped, report_article
 from stand_in import PhraseModel
 
+import unspin
 from unspin.cli import cli
 from unspin.config import Settings
 from unspin.corpus import add, open_store
@@ -91,3 +93,10 @@ def test_the_compare_api_defaults_to_the_server_setting() -> None:
             assert body["comparison"]["profiles"][0]["span_count"] == found
             explicit = client.post("/api/compare", json={"items": texts, "min_score": 0.0}).json()
             assert explicit["comparison"]["profiles"][0]["span_count"] == 3
+
+
+def test_the_python_api_defaults_to_the_settings() -> None:
+    strict = unspin.compare([oped(), report_article()], settings=Settings(min_score=0.9))
+    assert strict.min_score == 0.9 and strict.profiles[0].span_count == 3
+    assert unspin.compare([oped(), report_article()], settings=Settings()).profiles[0].span_count > 3
+    assert unspin.compare([oped(), report_article()], min_score=0.0, settings=Settings(min_score=0.9)).min_score == 0.0

@@ -9,7 +9,7 @@ from .document import Analysis, Article, Paragraph, ParagraphLabels, Span
 from .report.summary import summarize
 from .version import __version__
 
-load = load_articles  # the name before 0.2, kept for existing code: prefer load_articles
+load = load_articles  # the old name, kept so that existing code runs: prefer load_articles
 
 __all__ = [
     "Analysis",

@@ -94,16 +94,18 @@ def analyze_many(
 def compare_articles(
     items: Sequence[Analysis | Article | str],
     *,
-    min_score: float = 0.0,
+    min_score: float | None = None,
     model: Model | None = None,
     settings: Settings | None = None,
     **limits: Any,
 ) -> Comparison:
     """Compare articles (``unspin.compare``): texts and Articles are analysed first with
-    ``model``, by default the installed one; Analyses are compared as they are. ``limits``:
-    ``threshold``, ``ratio``, ``min_count`` of :func:`unspin.compare.compare`."""
+    ``model``, by default the installed one; Analyses are compared as they are. Detections
+    scored below ``min_score`` (by default ``settings.min_score``) are not counted.
+    ``limits``: ``threshold``, ``ratio``, ``min_count`` of :func:`unspin.compare.compare`."""
     check_count(items)
     settings = settings if settings is not None else load_settings()
+    min_score = settings.min_score if min_score is None else min_score
     if model is None and not all(isinstance(item, Analysis) for item in items):
         model = installed_model(settings)
     analyses = [
