@@ -129,7 +129,7 @@ def _token_words(text: str, offsets: np.ndarray) -> tuple[list[str], Counter[str
 
 def word_roles(text: str, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[N] ``content``: the token lies in a word that is not a function word; [N]
-    ``repeatable``: a technique of REPEATED_ONLY may be shown there, on a word the article
+    ``repeatable``: a technique of ``repeated_only`` (model.json) may be shown there, on a word the article
     uses at least twice (plural and singular count as one) or on punctuation and function
     words, which may sit inside a repeated phrase."""
     words, counts = _token_words(text, offsets)
