@@ -29,13 +29,14 @@ MODULES = _modules()
 # named here holds all its modules. Keep in step with docs/architecture.md.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("unspin.errors", "unspin.version", "unspin.taxonomy", "unspin.config")),
-    ("data and plumbing", ("unspin.document", "unspin.fetch", "unspin.evaluation", "unspin.cli_common")),
+    ("data and plumbing", ("unspin.document", "unspin.fetch", "unspin.evaluation", "unspin.cli_common",
+                           "unspin.feedback")),
     ("readers and the model", ("unspin.ingest", "unspin.model")),
     ("numbers", ("unspin.profiles", "unspin.compare")),
     ("reports", ("unspin.report",)),
     ("analysis entry points", ("unspin.analyze",)),
     ("many articles", ("unspin.batch", "unspin.predict", "unspin.corpus", "unspin.train")),
-    ("front ends", ("unspin.cli", "unspin.server", "unspin.__main__", "unspin")),
+    ("front ends", ("unspin.cli", "unspin.server", "unspin.feedback.cli", "unspin.__main__", "unspin")),
 )
 # Imported by nothing outside itself: `unspin train` loads it by name, behind its extra.
 ISOLATED = ("unspin.train",)
@@ -184,6 +185,7 @@ def test_the_walk_sees_the_edges() -> None:
 def test_the_layer_check_can_fail() -> None:
     assert layer_of("unspin.report.summary") == layer_of("unspin.report") > layer_of("unspin.compare")
     assert layer_of("unspin") > layer_of("unspin.analyze")  # the package is not every module's layer
+    assert layer_of("unspin.feedback.cli") > layer_of("unspin.report") > layer_of("unspin.feedback.store")
     assert _upward({"unspin.compare": {"unspin.report.labels"}}) == [
         "unspin.compare (numbers) imports unspin.report.labels (reports)"]
     assert _upward({"unspin.batch": {"unspin.train.data"}}) == [

@@ -60,6 +60,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("unspin.server.cli:serve", "Start the local web app and JSON API (server extra)."),
     "corpus": ("unspin.corpus.cli:corpus",
                "Analyse many articles into a database; compare outlets, topics and months."),
+    "feedback": ("unspin.feedback.cli:feedback",
+                 "Confirm, dispute or add detections (kept on this machine); list, export."),
 }
 
 class LazyGroup(click.Group):

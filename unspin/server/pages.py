@@ -153,7 +153,12 @@ async def report(job_id: str, number: int, request: Request, download: bool = Fa
     if job.kind == "batch" and len(job.results) > 1:
         links.insert(0, (f"/jobs/{job.id}", "\u2190 All results of this job"))
     links.append(("?download=1", "Download this report"))
-    document = render_analysis(result.analysis, min_score=engine_of(request).settings.min_score)
+    settings = engine_of(request).settings
+    document = render_analysis(  # feedback controls on the page with a store to keep it
+        result.analysis,
+        min_score=settings.min_score,
+        feedback=settings.feedback_db is not None and not download,
+    )
     return page(
         document, links=links, download=_slug(result.analysis.article.title) if download else None
     )
