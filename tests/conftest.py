@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [  # headless as root, and no calls home on a machine without a 
     "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parent.parent
+# Loopback and cloud-metadata addresses, plainly and as a bare number: the fetcher refuses them.
+PRIVATE_URLS = ("http://127.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+                "http://2130706433/")
 
 # No test writes to the user's own feedback store: load_settings() puts the default one in
 # a temporary data folder (tests that judge pass their own feedback_db anyway).

@@ -23,7 +23,7 @@ from unspin.feedback import (
     judgements,
     text_hash,
 )
-from unspin.ingest import load
+from unspin.ingest import load_source
 
 # An astral character (two UTF-16 units, one code point) before the spans, so that
 # offsets counted in anything but code points are caught.
@@ -204,9 +204,9 @@ def test_export_writes_the_semeval_layout(store: FeedbackStore, tmp_path: Path) 
         f"{oid}\tDoubt\t{_at('the city said', other)[0]}\t{_at('the city said', other)[1]}",
     ]
     # read back as unspin reads a SemEval article: the same text, so the offsets still hold
-    [again] = load(str(out / f"article{aid}.txt"))
+    [again] = load_source(str(out / f"article{aid}.txt"))
     assert again.text == TEXT and again.text[s2:e2] == "so-called experts"
-    [calm] = load(str(out / f"article{oid}.txt"))
+    [calm] = load_source(str(out / f"article{oid}.txt"))
     assert calm.text == other
     # exporting again gives the same names (the id comes from the text)
     export(store.articles(), out)
@@ -263,7 +263,7 @@ def test_the_command_line_round_trip(tmp_path: Path) -> None:
     assert [(j["technique"], j["start"], j["end"], j["verdict"]) for j in data] == [
         ("Loaded_Language", 27, 35, "dispute"), ("Name_Calling-Labeling", start, end, "add"),
     ]  # fmt: skip
-    assert all(j["text_hash"] == text_hash(load(str(article))[0].text) for j in data)
+    assert all(j["text_hash"] == text_hash(load_source(str(article))[0].text) for j in data)
     code, _, err = _run("feedback", "export", str(tmp_path / "out"), "--db", db)
     assert code == 0 and "1 article, 1 confirmed or added span and 1 disputed span" in err
     # take one back, and again: the second time there is nothing to remove

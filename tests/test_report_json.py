@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import io
 import json
@@ -14,7 +13,6 @@ from fixtures_reports import hostile, no_model, oped, report_article
 
 from unspin.document import SCHEMA_VERSION, Analysis, Article, Paragraph, ParagraphLabels, Span
 from unspin.errors import InputError
-from unspin.report import jsonio
 from unspin.report.jsonio import (
     dump_jsonl,
     dumps_analysis,
@@ -104,18 +102,12 @@ BAD_DOCUMENTS = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_DOCUMENTS))
-def test_invalid_documents_are_refused_by_both_validators(name: str) -> None:
+def test_invalid_documents_are_refused(name: str) -> None:
     data = _bad(BAD_DOCUMENTS[name])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema())
-    assert list(jsonio._mini_validate(data, schema(), schema(), [])), "built-in validator missed it"
     with pytest.raises(InputError, match="Invalid analysis at"):
         loads_analysis(json.dumps(data))
-
-
-@pytest.mark.parametrize("make", FIXTURES)
-def test_builtin_validator_accepts_valid_documents(make: Any) -> None:
-    assert list(jsonio._mini_validate(make().to_dict(), schema(), schema(), [])) == []
 
 
 def test_error_names_the_place() -> None:
@@ -183,21 +175,3 @@ def test_jsonl_errors_give_the_line() -> None:
     )
     with pytest.raises(InputError, match="^Line 3: "):
         loads_jsonl(lines)
-
-
-def test_validation_without_jsonschema(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "jsonschema":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    assert loads_analysis(dumps_analysis(oped())) == oped()
-    data = copy.deepcopy(oped().to_dict())
-    data["spans"][0]["score"] = 3
-    with pytest.raises(InputError, match=r"spans\[0\]\.score"):
-        loads_analysis(json.dumps(data))

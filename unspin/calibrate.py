@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +31,10 @@ from .document import Article, Span
 from .errors import InputError, ModelError
 from .evaluation import SpanCounts, char_precision, merge_spans
 from .feedback import ArticleJudgements
-from .ingest import from_text
-from .ingest import load as load_articles
+from .ingest import from_text, load_source
 from .model.confidence import Confidence, Platt, fit_platt
 from .model.decode import decode_article, paragraph_peaks
+from .model.meta import write_meta
 from .model.runtime import OnnxModel, Scores
 from .taxonomy import normalize_label
 
@@ -101,7 +100,7 @@ def read_semeval(articles_dir: Path, spans_dir: Path, *, settings: Settings = DE
         if not labels.exists():
             problems(f"{path.name}: no {labels.name}, skipped")
             continue
-        article = load_articles(str(path), settings=settings)[0]
+        article = load_source(str(path), settings=settings)[0]
         spans = []
         for row in labels.read_text("utf-8").splitlines():
             parts = row.split("\t")
@@ -419,25 +418,28 @@ def write_model(model: OnnxModel, outcome: Outcome, out_dir: Path, *, source: st
     ``model.json`` with the refitted thresholds and maps and where they came from."""
     base = model.directory
     check_output(model, out_dir)
+    meta = model.meta
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        meta = json.loads((base / "model.json").read_text("utf-8"))
-        for name in {meta.get("encoder", "encoder.onnx"), "heads.npz", "tokenizer.json"}:
+        for name in {meta.encoder, "heads.npz", "tokenizer.json"}:
             shutil.copyfile(base / name, out_dir / name)
     except OSError as err:
         raise ModelError(f"Could not write the calibrated model to {out_dir}: {err}") from err
-    meta["thresholds"]["paragraph"] = outcome.thresholds
-    meta["confidence"] = outcome.confidence.to_meta()
-    meta["version"] = f"{model.version}+calibrated"
-    meta["provenance"] = {
-        "base_model": f"{model.id} {model.version}",
-        "calibrated": datetime.date.today().isoformat(),
-        "source": source,
-        "articles": outcome.articles,
-        "judgements": outcome.judgements,
-        "threshold_scale": outcome.scale,
-        "threshold_shrink": outcome.shrink,
-        "score_out_of_fold": {"base": round(outcome.base_f1, 4), "calibrated": round(outcome.calibrated_f1, 4)},
-    }
-    (out_dir / "model.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    assert meta.thresholds is not None  # a model that analyses has them
+    write_meta(out_dir, dataclasses.replace(
+        meta,
+        version=f"{model.version}+calibrated",
+        thresholds=dataclasses.replace(meta.thresholds, paragraph=outcome.thresholds),
+        confidence=outcome.confidence.to_meta(),
+        provenance={
+            "base_model": f"{model.id} {model.version}",
+            "calibrated": datetime.date.today().isoformat(),
+            "source": source,
+            "articles": outcome.articles,
+            "judgements": outcome.judgements,
+            "threshold_scale": outcome.scale,
+            "threshold_shrink": outcome.shrink,
+            "score_out_of_fold": {"base": round(outcome.base_f1, 4), "calibrated": round(outcome.calibrated_f1, 4)},
+        },
+    ))
     return out_dir

@@ -29,11 +29,12 @@ from .cli_common import (
     bug_message,
     error,
     handle_errors,
+    min_score_option,
     one_line,
     settings_of,
     setup_logging,
 )
-from .compare import compare
+from .compare import MAX_ARTICLES, compare
 from .config import load_settings
 from .document import Article
 from .errors import InputError, UnspinError
@@ -42,7 +43,7 @@ from .ingest import Item, iter_items
 from .model.runtime import OnnxModel
 from .predict import article_files, write_predictions
 from .report.html import render_comparison
-from .report.jsonio import dumps
+from .report.jsonio import comparison_document, dumps
 from .report.levels import for_readers
 from .report.terminal import print_comparison
 from .report.writers import Writer, make_writer
@@ -189,10 +190,7 @@ def _format_for(output: str | None, fmt: str | None, formats: tuple[str, ...] = 
     "-o", "--output", type=click.Path(allow_dash=True), default=None,
     help="Write to this file instead of stdout (for html: a directory gives one file per article).",
 )  # fmt: skip
-@click.option(
-    "--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-    help="Hide detections scored below this (0-1) [default: UNSPIN_MIN_SCORE or 0].",
-)  # fmt: skip
+@min_score_option()
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
 @click.option("--possible", is_flag=True, default=None,
               help="Reports also show possible detections, not only likely ones [UNSPIN_SHOW_POSSIBLE].")
@@ -226,9 +224,8 @@ def analyze_command(
       pbpaste | unspin analyze -
     """
     ctx = click.get_current_context()
-    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None,
+    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None, min_score=min_score,
                                              show_possible=possible or None)
-    threshold = settings.min_score if min_score is None else min_score
     fmt = _format_for(output, fmt)
     if "-" in sources and sys.stdin.isatty():
         click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
@@ -238,7 +235,7 @@ def analyze_command(
     sink: ResultsFile | Writer = (
         ResultsFile(results, resume=not restart)
         if results is not None
-        else make_writer(fmt, output, threshold, no_color, settings.show_possible)
+        else make_writer(fmt, output, settings.min_score, no_color, settings.show_possible)
     )
     failures = _Failures(settings.debug)
     try:
@@ -267,8 +264,7 @@ def analyze_command(
               help="Output format [default: from -o's extension, else text].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Write to this file instead of stdout.")
-@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Count only detections scored at least this (0-1).")
+@min_score_option()
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
 @click.option("--possible", is_flag=True, default=None,
               help="Count possible detections too, not only likely ones [UNSPIN_SHOW_POSSIBLE].")
@@ -285,32 +281,33 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
       unspin compare examples/op-ed.txt examples/report.txt
       unspin compare a.txt https://example.com/story.html -o comparison.html
     """
-    settings = settings_of().with_options(allow_private_urls=allow_private or None,
+    settings = settings_of().with_options(allow_private_urls=allow_private or None, min_score=min_score,
                                           show_possible=possible or None)
-    threshold = settings.min_score if min_score is None else min_score
     fmt = _format_for(output, fmt, ("text", "json", "html"))
     articles: list[Article] = []
     for item in iter_items(sources, settings):
         if item.error is not None:
             raise item.error
         articles.extend(item.articles)
-    if not 2 <= len(articles) <= 10:
-        raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
+    if not 2 <= len(articles) <= MAX_ARTICLES:
+        raise InputError(
+            f"compare needs 2 to {MAX_ARTICLES} articles; these sources hold {len(articles)}."
+        )
     model = installed_model(settings)
     comparison = compare([for_readers(analyze_with(model, a), possible=settings.show_possible)
-                          for a in articles], min_score=threshold)
+                          for a in articles], min_score=settings.min_score)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
         click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":
-        text = render_comparison(comparison, min_score=threshold)
+        text = render_comparison(comparison)
     elif fmt == "json":
-        text = dumps(comparison.to_document()) + "\n"
+        text = dumps(comparison_document(comparison)) + "\n"
     else:
         to_file = output not in (None, "-")
         console = Console(record=to_file, file=io.StringIO() if to_file else None,
                           no_color=no_color or to_file or None, width=100 if to_file else None,
                           highlight=False)
-        print_comparison(comparison, console, min_score=threshold)
+        print_comparison(comparison, console)
         if not to_file:
             return
         text = console.export_text()
@@ -356,7 +353,7 @@ def version_command() -> None:
         click.echo("model: no model installed (analyses have no detections)")
     else:
         click.echo(f"model: {model.id} {model.version}")
-        made = getattr(model, "meta", {}).get("provenance")
+        made = model.meta.provenance if isinstance(model, OnnxModel) else None
         if made:
             click.echo(f"calibrated from {made['base_model']} on {made['articles']} articles "
                        f"({made['source']}, {made['calibrated']})")

@@ -36,7 +36,7 @@ class Settings:
     # Model
     model_dir: str | None = None  # None: the model shipped inside the package
     threads: int = 0  # threads of one analysis (ONNX Runtime intra-op); 0: one per core
-    min_score: float = 0.0  # hide detections below this calibrated score in reports
+    min_score: float = 0.0  # highlights of lower confidence are hidden and not counted, everywhere
     show_possible: bool = False  # reports also show possible detections, not only likely ones
     # Server
     server_max_body_bytes: int = 6_000_000

@@ -49,9 +49,6 @@ class Article:
     file: str | None = None  # the name (no folder) of the local file it was read from
     paragraphs: list[Paragraph] = field(default_factory=list)
 
-    def paragraph_text(self, paragraph: Paragraph) -> str:
-        return self.text[paragraph.start : paragraph.end]
-
     def paragraph_at(self, offset: int) -> Paragraph | None:
         """The paragraph containing character ``offset``, if any."""
         for p in self.paragraphs:

@@ -11,7 +11,7 @@ import click
 
 from ..cli_common import handle_errors, settings_of
 from ..document import Article
-from ..ingest import load
+from ..ingest import load_source
 from ..report.jsonio import dumps
 from .export import DISPUTED_FILE, export
 from .store import (
@@ -88,7 +88,7 @@ def _span_in(
     source: str, start: int | None, end: int | None, span: str | None
 ) -> tuple[Article, int, int]:
     """The one article of ``source`` and the span's offsets, from --start/--end or --text."""
-    articles = load(source, settings=settings_of())
+    articles = load_source(source, settings=settings_of())
     if len(articles) != 1:
         raise FeedbackError(f"{source} holds {len(articles)} articles: judge one at a time.")
     found = articles[0]

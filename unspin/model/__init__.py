@@ -23,7 +23,7 @@ _lock = threading.Lock()
 _loaded: dict[tuple[str, int], Model] = {}  # a model takes a second to load: once per process
 
 
-def load(model_dir: str | Path | None = None, *, threads: int = 0) -> Model | None:
+def load_model(model_dir: str | Path | None = None, *, threads: int = 0) -> Model | None:
     """The model in ``model_dir`` (``Settings.model_dir``; None: the one shipped in the
     package), or None when none is given and none is shipped. ``threads``: see
     ``Settings.threads``. ModelError when the directory holds no working model."""

@@ -1,12 +1,12 @@
 """Inference with ONNX Runtime, the tokenizers library and numpy: no torch.
 
-A model directory holds ``model.json`` (id, version, label names, calibration temperatures,
-tuned thresholds), ``encoder.onnx``, ``heads.npz`` and ``tokenizer.json``.
+A model directory holds ``model.json`` (:mod:`.meta`: id, version, label names, window,
+calibration temperatures, tuned thresholds, inference settings), ``encoder.onnx``,
+``heads.npz`` and ``tokenizer.json``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from ..errors import ModelError
 from .confidence import Confidence, level_of
 from .decode import decode_article, evidence_words, with_evidence
 from .heads import HeadOutputs, Heads, sigmoid, softmax
+from .meta import Inference, ModelMeta, read_meta
 from .windows import (
     Encoded,
     encode,
@@ -55,43 +56,41 @@ class OnnxModel:
         anything with ONNX Runtime's ``run(None, feeds)``, instead of loading ``encoder.onnx``
         (the speed benchmark passes a torch encoder)."""
         self.directory = Path(directory)
+        self.meta: ModelMeta = read_meta(self.directory)
         try:
-            self.meta: dict[str, Any] = json.loads((self.directory / "model.json").read_text("utf-8"))
             with np.load(self.directory / "heads.npz") as data:
-                self.heads = Heads({k: data[k] for k in data.files})
+                self.heads = Heads({k: data[k] for k in data.files}, self.meta.inference)
             self.tokenizer = load_tokenizer(self.directory / "tokenizer.json")
-            self._read_meta()
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ModelError(f"The model in {self.directory} is missing or broken ({err!r}).") from err
+        self._decisions(self.meta)
         self.session = session or self._session(encoder, threads)
 
-    def _read_meta(self) -> None:
-        meta = self.meta
-        self.id: str = meta["id"]
-        self.version: str = meta["version"]
-        self.techniques: tuple[str, ...] = tuple(meta["techniques"])
-        self.frame_names: tuple[str, ...] = tuple(meta["frames"])
-        self.genre_names: tuple[str, ...] = tuple(meta["genres"])
-        self.temperature: dict[str, float] = meta.get("temperature", {})
-        th = meta.get("thresholds", {})
-        self.span_thresholds = np.array([float(th.get("span", {}).get(t, 0.5)) for t in self.techniques])
-        self.span_gaps = np.array([int(th.get("span_gap", {}).get(t, 0)) for t in self.techniques])
-        self.paragraph_thresholds = np.array([float(th.get("paragraph", {}).get(t, 0.5)) for t in self.techniques])
-        self.peak_share = float(th.get("peak_share", 0.5))
-        self.sentence_level = np.array([t in th.get("sentence_level", ()) for t in self.techniques])
-        ev = th.get("evidence")  # word thresholds of the techniques it applies to; 2.0: never
+    def _decisions(self, meta: ModelMeta) -> None:
+        """The meta as the arrays the decoder reads, one entry per output column."""
+        self.id, self.version = meta.id, meta.version
+        self.techniques, self.frame_names, self.genre_names = meta.techniques, meta.frames, meta.genres
+        self.temperature = meta.temperature
+        self.inference: Inference = meta.inference
+        self.window_tokens, self.stride = meta.window.tokens, meta.window.stride
+        self.genre_bias = np.array([meta.genre_bias.get(g, 0.0) for g in self.genre_names])
+        self.confidence = Confidence.from_meta(meta.confidence)
+        th = meta.thresholds
+        if th is None:  # not calibrated yet: training reads its raw outputs, nobody its decisions
+            return
+        self.span_thresholds = np.array([th.span[t] for t in self.techniques])
+        self.span_gaps = np.array([th.span_gap[t] for t in self.techniques])
+        self.paragraph_thresholds = np.array([th.paragraph[t] for t in self.techniques])
+        self.frame_thresholds = np.array([th.frames[f] for f in self.frame_names])
+        self.peak_share = th.peak_share
+        self.sentence_level = np.array([t in th.sentence_level for t in self.techniques])
+        ev = th.evidence  # word thresholds of the techniques it applies to; 2.0: never
         self.evidence: tuple[np.ndarray, float] | None = None
         if ev:
             self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]), float(ev["share"]))
-        self.genre_bias = np.array([float(meta.get("genre_bias", {}).get(g, 0.0)) for g in self.genre_names])
-        self.frame_thresholds = np.array([float(th.get("frames", {}).get(f, 0.5)) for f in self.frame_names])
-        self.confidence = Confidence.from_meta(meta.get("confidence"))
-        window = meta.get("window", {})
-        self.window_tokens = int(window.get("tokens", 254))
-        self.stride = int(window.get("stride", 192))
 
     def _session(self, encoder: str | None, threads: int) -> Any:
-        path = self.directory / (encoder or self.meta.get("encoder", "encoder.onnx"))
+        path = self.directory / (encoder or self.meta.encoder)
         try:
             return inference_session(path, threads)
         except Exception as err:  # onnxruntime raises its own exception types
@@ -131,7 +130,8 @@ class OnnxModel:
             token_para=token_para,
             token=sigmoid(out.token / t.get("token", 1.0)),
             paragraph=sigmoid(out.paragraph / t.get("paragraph", 1.0)),
-            genre=genre_probs(out.genre, text, t.get("genre", 1.0), self.genre_bias),
+            genre=genre_probs(out.genre, text, t.get("genre", 1.0), self.genre_bias,
+                              self.inference.genre_full_words),
             frames=sigmoid(out.frames / t.get("frames", 1.0)),
             lexical=self.lexical(text, bounds, enc.offsets),
         )
@@ -159,6 +159,8 @@ class OnnxModel:
     def analyze(self, article: Article, style: str = "en") -> Analysis:
         """``style`` "mt" predicts the denser labelling of the translated SemEval data; it
         exists to score the model against those annotations, never for users' news."""
+        if self.meta.thresholds is None:
+            raise ModelError(f"The model in {self.directory} is not calibrated: run unspin train --recalibrate.")
         bounds = [(p.start, p.end) for p in article.paragraphs] or [(0, len(article.text))]
         s = self.scores(article.text, bounds, style)
         paragraph = with_evidence(s.paragraph, s.token, s.token_para, self.paragraph_thresholds, self.evidence,
@@ -166,7 +168,7 @@ class OnnxModel:
         spans, on = decode_article(
             s.token, paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
-            self.span_gaps, self.peak_share, self.sentence_level, s.lexical,
+            self.span_gaps, self.peak_share, self.sentence_level, s.lexical, self.inference.repeated_only,
         )
         shown = self.confidence.paragraph(paragraph)  # [P, T] what a reader is told
         paragraphs = [
@@ -211,13 +213,11 @@ def inference_session(path: Path, threads: int = 0) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-GENRE_FULL_WORDS = 150  # every article of the tuning split is longer
-
-
-def genre_probs(logits: np.ndarray, text: str, temperature: float, bias: np.ndarray) -> np.ndarray:
+def genre_probs(logits: np.ndarray, text: str, temperature: float, bias: np.ndarray,
+                full_words: int = Inference.genre_full_words) -> np.ndarray:
     """Calibrated genre probabilities of one article (calibration computes them the same way
     to correct the prior). How far the head's own evidence counts against the news-mix prior
-    grows with length: a few words cannot make a report or an op-ed (the head read a
-    five-word note as satire)."""
-    evidence = min(1.0, len(text.split()) / GENRE_FULL_WORDS)
+    grows with length, up to ``full_words`` words: a few words cannot make a report or an
+    op-ed (the head read a five-word note as satire)."""
+    evidence = min(1.0, len(text.split()) / full_words)
     return softmax(logits / temperature * evidence + bias)

@@ -11,20 +11,19 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from markupsafe import Markup
 
+from ..compare import Comparison
 from ..document import Analysis
 from ..feedback import text_hash
 from ..taxonomy import CATEGORIES, TECHNIQUES
 from ..version import __version__
 from . import charts, labels
 from .env import environment, static_text
+from .summary import summarize
 from .view import DocView, doc_view, script_data
-
-if TYPE_CHECKING:
-    from ..compare import Comparison
 
 __all__ = ["content_security_policy", "render_analyses", "render_analysis", "render_comparison"]
 
@@ -192,9 +191,9 @@ def _comparison_charts(c: Comparison, docs: list[DocView]) -> dict[str, Markup]:
     }
 
 
-def render_comparison(comparison: Comparison, *, min_score: float = 0.0) -> str:
-    """Several articles side by side, as a standalone HTML document."""
-    c = comparison.at(max(min_score, comparison.min_score))
+def render_comparison(c: Comparison) -> str:
+    """Several articles side by side, as a standalone HTML document (detections counted and
+    shown from ``c.min_score``)."""
     docs = [
         doc_view(a, doc=i, min_score=c.min_score, tag=c.tags[i], name=c.names[i])
         for i, a in enumerate(c.analyses)
@@ -218,6 +217,7 @@ def render_comparison(comparison: Comparison, *, min_score: float = 0.0) -> str:
         docs=docs,
         min_score=c.min_score,
         c=c,
+        summary=summarize(c),
         rows=rows,
         charts=_comparison_charts(c, docs),
         notes=[f"{', '.join(tags)}: {note}" for note, tags in notes.items()],

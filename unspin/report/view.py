@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from ..document import Analysis, Span, level_of
-from ..profile import Evidence, Profile
+from ..profiles import Evidence, Profile
 from . import charts, labels
 from .highlight import Fragment, SpanIndex, block_labels, blocks, lanes, nest
 from .labels import TechniqueInfo, technique_info

@@ -190,7 +190,7 @@ async def _run_input(engine: Engine, job: Job, item: inputs.Input) -> None:
     source = inputs.describe(item)
     seconds = engine.settings.server_request_timeout * LOAD_TIMEOUT_FACTOR
     try:
-        articles = await engine.within_seconds(engine.load(item), seconds, f"Reading {source}")
+        articles = await engine.within_seconds(engine.read_articles(item), seconds, f"Reading {source}")
     except UnspinError as err:
         job.fail(source, err)
         return

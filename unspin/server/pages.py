@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..analyze import NO_MODEL_NOTE
-from ..compare import compare
+from ..compare import MAX_ARTICLES, compare
 from ..document import Analysis, Article
 from ..errors import UnspinError
 from ..report.html import render_analysis, render_comparison
@@ -30,7 +30,6 @@ from .templating import render, static_files
 
 router = APIRouter(include_in_schema=False)
 
-COMPARE_SLOTS = 10  # the most articles a comparison takes
 COMPARE_SLOTS_SHOWN = 3  # slots on the page before "Add another article"
 
 
@@ -115,7 +114,7 @@ async def analyze_form(request: Request) -> Response:
         loaded = item
 
         async def work() -> tuple[list[Article], Analysis | None]:
-            articles = await engine.load(loaded)
+            articles = await engine.read_articles(loaded)
             if len(articles) > 1:  # an uploaded feed: analyse it on a job page
                 return articles, None
             return articles, await engine.analyze(articles[0])
@@ -182,7 +181,7 @@ def _compare_form(request: Request, status: int = 200, **context: Any) -> HTMLRe
         status,
         page_title="Compare articles",
         slots=slots,
-        max_slots=COMPARE_SLOTS,
+        max_slots=MAX_ARTICLES,
         error=context.pop("error", None),
         **_model_context(request),
         **context,
@@ -196,10 +195,10 @@ async def compare_page(request: Request) -> HTMLResponse:
 
 @router.post("/compare")
 async def compare_form(request: Request) -> Response:
-    engine, store, form = await _posted(request, max_files=COMPARE_SLOTS)
+    engine, store, form = await _posted(request, max_files=MAX_ARTICLES)
     settings = engine.settings
     slots = []
-    for i in range(COMPARE_SLOTS):
+    for i in range(MAX_ARTICLES):
         text, url = form.get(f"text_{i}"), form.get(f"url_{i}")
         if f"text_{i}" in form or f"url_{i}" in form or f"file_{i}" in form:
             slots.append(
@@ -211,7 +210,7 @@ async def compare_form(request: Request) -> Response:
     try:
         items: list[inputs.Input] = []
         try:
-            for i in range(COMPARE_SLOTS):
+            for i in range(MAX_ARTICLES):
                 found = await bodies.form_input(
                     form, settings, suffix=f"_{i}", label=f"Article {len(items) + 1}: "
                 )
@@ -251,7 +250,7 @@ async def comparison(job_id: str, request: Request, download: bool = False,
     links.append(("?possible=0", "Count likely detections only") if possible
                  else ("?possible=1", "Count possible detections too"))
     links.append((f"?download=1&possible={int(possible)}", "Download this comparison"))
-    document = render_comparison(result, min_score=min_score)
+    document = render_comparison(result)
     return page(document, links=links, download="unspin-comparison.html" if download else None)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from ..document import Analysis, Article, Paragraph, level_of
 from ..evaluation import char_precision, expected_calibration_error, merge_spans, reliability
 from ..model.confidence import Confidence, fit_platt
+from ..model.meta import read_meta, write_meta
 from ..model.runtime import OnnxModel
 from .data import NOT_IN_ENGLISH, DataReport, LabeledArticle, load_dir, load_translated, split
 
@@ -149,11 +150,8 @@ def main() -> None:
                np.array(val.precision))
     print(json.dumps(confidence.to_meta(), indent=1))
     if args.write:
-        path = args.model / "model.json"
-        meta = json.loads(path.read_text("utf-8"))
-        meta["confidence"] = confidence.to_meta()
-        path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {path}", file=sys.stderr)
+        write_meta(args.model, dataclasses.replace(read_meta(args.model), confidence=confidence.to_meta()))
+        print(f"wrote {args.model / 'model.json'}", file=sys.stderr)
 
 
 if __name__ == "__main__":
