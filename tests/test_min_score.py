@@ -22,7 +22,7 @@ from unspin.corpus.dashboard import build_dashboard
 from unspin.corpus.query import Filters, breakdown
 from unspin.server.app import create_app
 
-LEVEL = 0.7
+LEVEL = 0.25  # displayed span confidences (expected character precision) sit between 0.1 and 0.5
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_the_web_app_applies_the_server_setting(corpus: Path) -> None:
 def test_the_compare_api_defaults_to_the_server_setting() -> None:
     texts = [{"text": "What a disgrace. An utter disgrace, and a disgrace again.\n\nNothing else."},
              {"text": "Calm words about the weather today, and more calm words."}]
-    model = PhraseModel({"Loaded_Language": ("disgrace",)}, id="fake", score=0.6)
+    model = PhraseModel({"Loaded_Language": ("disgrace",)}, id="fake", score=0.2)
     for level, found in ((0.0, 3), (LEVEL, 0)):
         with TestClient(create_app(Settings(min_score=level), model=model)) as client:
             body = client.post("/api/compare", json={"items": texts}).json()
