@@ -68,7 +68,7 @@ def dump_db(db: Path, out: Path) -> None:
         names = [d[0] for d in cur.description]
         lines = ["\t".join(names)]
         for row in cur:
-            lines.append("\t".join(MASK if n.endswith("_at") else _cell(v) for n, v in zip(names, row)))
+            lines.append("\t".join(MASK if n.endswith("_at") else _cell(v) for n, v in zip(names, row, strict=True)))
         (out / f"{table}.tsv").write_text("\n".join(lines) + "\n", "utf-8")
     con.close()
 
@@ -153,7 +153,7 @@ def diff(a: Path, b: Path) -> int:
         if x != y:
             different += 1
             xs, ys = x.decode("utf-8", "replace").splitlines(), y.decode("utf-8", "replace").splitlines()
-            first = next((i for i, (p, q) in enumerate(zip(xs, ys)) if p != q), min(len(xs), len(ys)))
+            first = next((i for i, (p, q) in enumerate(zip(xs, ys, strict=False)) if p != q), min(len(xs), len(ys)))
             print(f"differs: {name} (first at line {first + 1})")
     print(f"{len(left & right)} files compared, {different} differ")
     return 1 if different else 0

@@ -28,12 +28,9 @@ lines, and a resumed run skips as many as the output already holds.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import signal
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,10 +39,11 @@ from typing import Protocol
 
 from .analyze import analyze_with, installed_model
 from .config import DEFAULT_SETTINGS, Settings
-from .document import Analysis, Article
+from .document import Analysis, Article, content_hash
 from .errors import InputError, UnspinError
 from .ingest import Item, Source, iter_items
 from .model import Model
+from .pool import InProcess, Task, lock, run_tasks, signals_held
 from .report.jsonio import check_version, dumps_analysis
 
 __all__ = [
@@ -121,8 +119,7 @@ class BatchResult:
 def _key(text: str, id: str, url: str | None, source_kind: str) -> str:
     if url:
         return "web " + (id or url)
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{source_kind} {id} {digest}"
+    return f"{source_kind} {id} {content_hash(text)[:32]}"
 
 
 def article_key(article: Article) -> str:
@@ -146,30 +143,6 @@ def _line_key(raw: bytes) -> str:
     return _key(article["text"], id, url, kind)
 
 
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C back until the block is done (main thread only; elsewhere a no-op)."""
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None or threading.current_thread() is not threading.main_thread():
-        yield  # a handler not set from Python cannot be put back: leave it alone
-        return
-    received: list[int] = []
-    try:
-        signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
-    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous != signal.SIG_IGN:
-                raise KeyboardInterrupt
-
-
 class ResultsFile:
     """A JSON Lines file of analyses as a :class:`Sink`: locked against a second run,
     repaired, its keys counted, and appended to line by line."""
@@ -188,7 +161,7 @@ class ResultsFile:
         except OSError as exc:
             raise UnspinError(f"Cannot write {path}: {exc.strerror or exc}.") from None
         try:
-            self._lock()
+            lock(self.fd, path, ", or write to another file")
             if not resume:
                 os.ftruncate(self.fd, 0)
             self._repair(self._scan())
@@ -197,19 +170,6 @@ class ResultsFile:
             self.close()
             raise
         self._dir_synced = not self.created
-
-    def _lock(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            return
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UnspinError(
-                f"{self.path} is being written by another unspin run: wait for it to finish, "
-                "or write to another file."
-            ) from None
 
     def _scan(self) -> tuple[int, bool]:
         """Count the keys of the complete lines; return how many bytes to keep and whether
@@ -257,7 +217,7 @@ class ResultsFile:
 
     def append(self, line: bytes) -> None:
         """Write one complete line and make it durable; on failure, remove what was written."""
-        with _sigint_held():
+        with signals_held():
             try:
                 self._write(line)
             except OSError as exc:
@@ -325,37 +285,43 @@ def analyze_sources(
     on_error: ErrorHandler | None = None,
 ) -> BatchResult:
     """Read every input of ``sources`` (:func:`unspin.ingest.iter_items`), analyse each
-    article that ``sink`` does not hold yet, and add its analysis to ``sink``.
+    article that ``sink`` does not hold yet, and add its analysis to ``sink``, in order.
 
     An input or article that fails is counted, passed to ``on_error`` (by default: logged,
     or raised if it is not an UnspinError, i.e. a bug) and skipped; the others still go
     through. ``model``: by default the one ``settings`` name, loaded only if some article
-    needs analysing. KeyboardInterrupt passes through.
+    needs analysing. KeyboardInterrupt (Ctrl-C, SIGTERM) passes through.
     """
     result = BatchResult()
-    model_loaded = model is not None
-    for item in iter_items(sources, settings, skip=sink.has_input):
-        result.skipped += item.skipped
-        if item.error is not None:
-            result.unfound += not item.found
-            _failed(result, item.source, item.error, on_error)
-        for article in item.articles:
-            if sink.has(article):
-                result.skipped += 1
-                continue
-            if not model_loaded:
-                model, model_loaded = installed_model(settings), True
-            try:
-                analysis = analyze_with(model, article)
-            except Exception as err:
-                _failed(result, item.source, err, on_error)
-                continue
-            sink.add(analysis)
-            result.done += 1
-            result.notes.extend(n for n in analysis.notes if n not in result.notes)
-        if progress is not None:
-            progress(item)
+
+    def tasks() -> Iterator[Task[Article] | Item]:
+        for item in iter_items(sources, settings, skip=sink.has_input):
+            result.skipped += item.skipped
+            if item.error is not None:
+                result.unfound += not item.found
+                _failed(result, item.source, item.error, on_error)
+            for article in item.articles:
+                if sink.has(article):
+                    result.skipped += 1
+                else:
+                    yield Task(article, item.source)
+            yield item  # done: all its articles are through (this pool keeps their order)
+
+    def done(task: Task[Article], outcome: Analysis | Exception) -> None:
+        if isinstance(outcome, Exception):
+            _failed(result, task.context, outcome, on_error)
+            return
+        sink.add(outcome)
+        result.done += 1
+        result.notes.extend(n for n in outcome.notes if n not in result.notes)
+
+    pool = InProcess(_analysis, lambda: model if model is not None else installed_model(settings))
+    run_tasks(tasks(), pool, done, progress or (lambda _item: None))
     return result
+
+
+def _analysis(article: Article, model: Model | None) -> Analysis:
+    return analyze_with(model, article)
 
 
 def analyze_to_jsonl(

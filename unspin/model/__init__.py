@@ -16,7 +16,7 @@ class Model(Protocol):
     id: str
     version: str
 
-    def analyze(self, article: Article) -> Analysis: ...
+    def analyze(self, article: Article, *, embedding: bool = False) -> Analysis: ...
 
 
 _lock = threading.Lock()
