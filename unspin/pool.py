@@ -241,7 +241,8 @@ def run_tasks(
     """Send every :class:`Task` of ``events`` to ``pool`` and call ``done(task, outcome)``
     as each finishes (the outcome: the work's result, or the Exception it raised; a task
     that stops a worker process twice: an UnspinError saying so). Anything else in
-    ``events`` goes to ``other`` at once. ``ahead``: chunks queued per worker."""
+    ``events`` goes to ``other`` at once. ``ahead``: chunks queued per worker. SIGTERM
+    stops it as Ctrl-C does (:func:`stopping`)."""
     chunk_size = getattr(pool, "chunk", 1)
     limit = getattr(pool, "count", 1) * ahead
     flying: dict[Future[list[Outcome]], list[Task[Any]]] = {}
@@ -290,20 +291,21 @@ def run_tasks(
                 done(task, outcome)
 
     chunk: list[Task[Any]] = []
-    for event in events:
-        if isinstance(event, Task):
-            chunk.append(event)
-            if len(chunk) >= chunk_size:
-                submit(chunk)
-                chunk = []
-        else:
-            other(event)
-        if flying:
-            collect(block=len(flying) >= limit)
-    if chunk:
-        submit(chunk)
-    while flying:
-        collect(block=True)
+    with stopping():
+        for event in events:
+            if isinstance(event, Task):
+                chunk.append(event)
+                if len(chunk) >= chunk_size:
+                    submit(chunk)
+                    chunk = []
+            else:
+                other(event)
+            if flying:
+                collect(block=len(flying) >= limit)
+        if chunk:
+            submit(chunk)
+        while flying:
+            collect(block=True)
 
 
 # -- stopping -------------------------------------------------------------------------------

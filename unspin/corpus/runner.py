@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import UnspinError
-from ..pool import Task, Workers, lock, run_tasks, stopping
+from ..pool import Task, Workers, lock, run_tasks
 from .records import CorpusArticle, Findings, analyze_article, model_label, per_hour
 from .sources import Failure, Metadata, Skipped, iter_articles
 from .store import Store
@@ -205,15 +205,14 @@ def add(
             if sources else store.stale_articles(result.model)
         )  # fmt: skip
         try:
-            with stopping():
-                run_tasks(run.tasks(events), pool, run.done, run.other)
+            run_tasks(run.tasks(events), pool, run.done, run.other)
         except KeyboardInterrupt:
             writer.commit()  # every article written so far is whole: keep it
             pool.close(now=True)
             result.seconds = time.monotonic() - started
             raise Interrupted(result) from None
         except BaseException:
-            writer.commit()
+            store.rollback()  # a run that fails as a whole leaves the open transaction out
             pool.close(now=True)
             raise
         writer.commit()
