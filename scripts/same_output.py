@@ -14,8 +14,9 @@ named by relative paths, so that both runs see the same names.
 
 What legitimately varies is masked when written, and said so in ``RUN/MASKED``: the
 timestamp columns (``*_at``) of the database and the CSV export, the result files' names of
-``corpus shards`` (a hash of the shard's absolute path), and SQLite's ``meta`` rows holding
-times. ``diff`` compares the folders byte for byte otherwise; it exits 1 when they differ.
+``corpus shards`` (a hash of the shard's absolute path), and the physical order of a
+table's rows across articles (dumped by article id: which analysis finishes first is not
+output; within an article, rows stay in the order written). ``diff`` compares the folders byte for byte otherwise; it exits 1 when they differ.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ MASK = "<varies>"
 MASKED = """\
 *_at columns (added_at, analyzed_at) of the corpus database and the CSV export: the time of the run
 corpus shards: result file names (a hash of the shard's absolute path): rows written in shard order
+database rows are dumped by article id, then as written: which article's analysis finishes first is not output
 """
 
 
@@ -56,13 +58,17 @@ def _cell(value: object) -> str:
 
 
 def dump_db(db: Path, out: Path) -> None:
-    """Every table of a SQLite database, in rowid order (ids included), one TSV file each."""
+    """Every table of a SQLite database, one TSV file each, ids included: rows in id order;
+    an article's rows (spans...) in the order written, after the rows of lower ids (the
+    order in which articles finish is not part of the output); errors by input."""
     out.mkdir(parents=True)
     con = sqlite3.connect(db)
     tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
     for table in tables:
+        columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+        order = "article_id, rowid" if "article_id" in columns else "item" if table == "errors" else "rowid"
         try:
-            cur = con.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            cur = con.execute(f"SELECT * FROM {table} ORDER BY {order}")
         except sqlite3.OperationalError:  # WITHOUT ROWID: read in primary key order
             cur = con.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cur.description]
@@ -165,12 +171,19 @@ def main() -> int:
     r = sub.add_parser("run", help="run every front end into a new folder")
     r.add_argument("folder", type=Path)
     r.add_argument("--articles", type=int, default=100)
+    u = sub.add_parser("redump", help="dump the databases of a run again (after changing the dump)")
+    u.add_argument("folder", type=Path)
     d = sub.add_parser("diff", help="compare two folders written by run")
     d.add_argument("a", type=Path)
     d.add_argument("b", type=Path)
     args = parser.parse_args()
     if args.command == "run":
         run(args.folder, args.articles)
+        return 0
+    if args.command == "redump":
+        for name in ("corpus", "shards"):
+            shutil.rmtree(args.folder / f"{name}-db", ignore_errors=True)
+            dump_db(args.folder / "work" / f"{name}.db", args.folder / f"{name}-db")
         return 0
     return diff(args.a, args.b)
 
