@@ -1,6 +1,7 @@
-"""Analyse many sources into a sink: the one loop the command line (every format), JSON
-Lines batches and the corpus tool go through (:func:`analyze_sources`); and the sink that
-makes a batch survive interruptions (:class:`ResultsFile`).
+"""Analyse many sources into a sink, in order (:func:`analyze_sources`): what the command line
+(every format) and JSON Lines batches go through, by way of the one loop over many articles
+(:func:`unspin.pool.run_tasks`, in this process); and the sink that makes a batch survive
+interruptions (:class:`ResultsFile`).
 
 :func:`analyze_to_jsonl` appends one complete line per analysis (flushed and fsynced) to its
 output, so a run that is stopped (Ctrl-C, a kill, a crash) loses at most the article it was
@@ -9,7 +10,8 @@ working on. Started again on the same output, it skips the articles already ther
 * the output is read first; complete lines are never dropped, and a last line cut short by
   a crash is removed (a last line that is complete but for its newline is kept);
 * every article has a key, and an article whose key is already in the output is skipped;
-* Ctrl-C during a write is held back until the line is complete, so the file stays valid.
+* Ctrl-C or SIGTERM during a write is held back until the line is complete, so the file
+  stays valid.
 
 The lines are exactly ``Analysis.to_dict()`` (see ``unspin/report/schema.json``) and load
 with :func:`unspin.report.jsonio.loads_jsonl`. The schema has no field for where an article
@@ -19,7 +21,8 @@ came from, so keys are computed from what the line holds:
   URL, or the entry's guid or link), so a page whose text changed between runs is not
   analysed twice;
 * anything else (a file, standard input): its source kind, id (the file name without its
-  suffix) and a hash of its exact text, so an edited file is analysed again.
+  suffix) and the first half of its content hash (:func:`unspin.document.content_hash`, the
+  corpus's key), so an edited file is analysed again.
 
 Identical keys are counted, not merged: two copies of one article among the inputs give two
 lines, and a resumed run skips as many as the output already holds.

@@ -110,14 +110,10 @@ class Findings:
         return f"{self.model_id} {self.model_version}"
 
 
-def _model_dir(model_dir: str | None) -> Path:
-    return Path(model_dir) if model_dir else DEFAULT_DIR
-
-
 def model_label(model_dir: str | None) -> str:
     """"id version" of the model in ``model_dir`` (None: the shipped one), read from its
     model.json without loading it: the main process of ``corpus add`` only needs this."""
-    path = _model_dir(model_dir) / "model.json"
+    path = (Path(model_dir) if model_dir else DEFAULT_DIR) / "model.json"
     try:
         meta = json.loads(path.read_text("utf-8"))
         return f"{meta['id']} {meta['version']}"
