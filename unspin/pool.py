@@ -64,6 +64,11 @@ class Task(Generic[P]):
 
 
 class Pool(Protocol):
+    """Where tasks are analysed: ``count`` at a time, sent ``chunk`` payloads at a time."""
+
+    count: int
+    chunk: int
+
     def submit(self, payloads: list[Any]) -> Future[list[Outcome]]: ...
 
     def restart(self) -> None: ...
@@ -85,7 +90,7 @@ class InProcess:
     """Analyse in this process at submit time, so results come back in input order. The
     model is loaded at the first article that needs it."""
 
-    chunk = 1
+    count = chunk = 1
 
     def __init__(self, work: Work, load: Callable[[], Model | None]) -> None:
         self.work, self.load = work, load
@@ -124,9 +129,7 @@ def _watch_parent(parent: int) -> None:
         while True:
             try:
                 os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pragma: no cover - the pid was reused by another user
+            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
                 os._exit(1)
             threading.Event().wait(0.5)
 
@@ -182,7 +185,7 @@ class Workers:
     def __init__(self, count: int, work: Work, settings: Settings) -> None:
         self.count, self.work, self.settings = count, work, settings
         self.pool: ProcessPoolExecutor | None = None
-        self.answered = 0  # tasks finished since the pool started: 0 at a break = cannot start
+        self.answered = 0  # tasks finished: none when the pool breaks = the workers cannot start
 
     def submit(self, payloads: list[Any]) -> Future[list[Outcome]]:
         if self.pool is None:
@@ -211,7 +214,6 @@ class Workers:
                 "above: the model may not load); nothing was lost: fix the cause and run again."
             )
         self.close(now=True)
-        self.answered = 0
 
     def close(self, *, now: bool = False) -> None:
         """Stop the workers; ``now``: without finishing what they are doing."""
@@ -232,7 +234,7 @@ BROKE = "its analysis stopped the worker process (out of memory?)"
 
 def run_tasks(
     events: Iterable[Task[Any] | Any],
-    pool: Pool | Workers | InProcess,
+    pool: Pool,
     done: Callable[[Task[Any], Outcome], None],
     other: Callable[[Any], None],
     *,
@@ -243,8 +245,7 @@ def run_tasks(
     that stops a worker process twice: an UnspinError saying so). Anything else in
     ``events`` goes to ``other`` at once. ``ahead``: chunks queued per worker. SIGTERM
     stops it as Ctrl-C does (:func:`stopping`)."""
-    chunk_size = getattr(pool, "chunk", 1)
-    limit = getattr(pool, "count", 1) * ahead
+    limit = pool.count * ahead
     flying: dict[Future[list[Outcome]], list[Task[Any]]] = {}
     suspects: list[list[Task[Any]]] = []  # chunks in flight when the workers broke
 
@@ -267,7 +268,8 @@ def run_tasks(
         if broken:
             # a worker died (out of memory, a crash): new workers, and the chunks that were
             # in flight then sent again one at a time, so that a chunk that breaks the pool
-            # while alone is the culprit; a culprit breaking it twice is recorded as failed
+            # while alone holds the culprit: its articles, each alone, find it; an article
+            # that breaks the pool twice on its own is recorded as failed
             suspects.extend(flying.values())
             flying.clear()
             pool.restart()
@@ -276,17 +278,18 @@ def run_tasks(
     def isolate() -> None:
         while suspects:
             tasks = suspects.pop(0)
-            while True:
-                future = pool.submit([t.payload for t in tasks])
-                try:
-                    outcomes = future.result()
-                    break
-                except BrokenProcessPool:
-                    tasks[0].attempts += 1
-                    if tasks[0].attempts >= 2:
-                        outcomes = [UnspinError(BROKE)] * len(tasks)
-                        break
-                    pool.restart()
+            try:
+                outcomes = pool.submit([t.payload for t in tasks]).result()
+            except BrokenProcessPool:
+                pool.restart()
+                if len(tasks) > 1:  # then which of them: each alone
+                    suspects[:0] = [[task] for task in tasks]
+                    continue
+                tasks[0].attempts += 1
+                if tasks[0].attempts < 2:
+                    suspects.insert(0, tasks)
+                    continue
+                outcomes = [UnspinError(BROKE)]
             for task, outcome in zip(tasks, outcomes, strict=True):
                 done(task, outcome)
 
@@ -295,7 +298,7 @@ def run_tasks(
         for event in events:
             if isinstance(event, Task):
                 chunk.append(event)
-                if len(chunk) >= chunk_size:
+                if len(chunk) >= pool.chunk:
                     submit(chunk)
                     chunk = []
             else:
