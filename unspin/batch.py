@@ -153,6 +153,7 @@ class ResultsFile:
     def __init__(self, path: Path, *, resume: bool) -> None:
         self.path = path
         self.keys: Counter[str] = Counter()  # of the lines not yet matched by this run
+        self.added = 0  # lines this run wrote
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
         try:
             try:
@@ -228,6 +229,7 @@ class ResultsFile:
                     os.ftruncate(self.fd, self.size)
                 raise UnspinError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
             self.size += len(line)
+            self.added += 1  # counted before a held-back Ctrl-C is acted on
             if not self._dir_synced:  # make the new file's name durable too
                 self._dir_synced = True
                 with contextlib.suppress(OSError, AttributeError):
