@@ -13,7 +13,7 @@ English SemEval training articles in sorted order. Inputs are copied into ``RUN/
 named by relative paths, so that both runs see the same names.
 
 What legitimately varies is masked when written, and said so in ``RUN/MASKED``: the
-timestamp columns (``*_at``) of the database and the CSV export, the result files' names of
+timestamp columns (``*_at``, ``errors.at``) of the database and the CSV export, the result files' names of
 ``corpus shards`` (a hash of the shard's absolute path), and the physical order of a
 table's rows across articles (dumped by article id: which analysis finishes first is not
 output; within an article, rows stay in the order written). ``diff`` compares the folders byte for byte otherwise; it exits 1 when they differ.
@@ -37,7 +37,7 @@ SHARED = ROOT.parent / "shared"
 TRAIN = SHARED / "data/semeval2023task3/data/en/train-articles-subtask-3"
 MASK = "<varies>"
 MASKED = """\
-*_at columns (added_at, analyzed_at) of the corpus database and the CSV export: the time of the run
+*_at and "at" columns (added_at, analyzed_at, errors.at) of the corpus database and the CSV export: the time of the run
 corpus shards: result file names (a hash of the shard's absolute path): rows written in shard order
 database rows are dumped by article id, then as written: which article's analysis finishes first is not output
 """
@@ -74,7 +74,7 @@ def dump_db(db: Path, out: Path) -> None:
         names = [d[0] for d in cur.description]
         lines = ["\t".join(names)]
         for row in cur:
-            lines.append("\t".join(MASK if n.endswith("_at") else _cell(v) for n, v in zip(names, row, strict=True)))
+            lines.append("\t".join(MASK if n == "at" or n.endswith("_at") else _cell(v) for n, v in zip(names, row, strict=True)))
         (out / f"{table}.tsv").write_text("\n".join(lines) + "\n", "utf-8")
     con.close()
 
