@@ -13,10 +13,12 @@ English SemEval training articles in sorted order. Inputs are copied into ``RUN/
 named by relative paths, so that both runs see the same names.
 
 What legitimately varies is masked when written, and said so in ``RUN/MASKED``: the
-timestamp columns (``*_at``, ``errors.at``) of the database and the CSV export, the result files' names of
-``corpus shards`` (a hash of the shard's absolute path), and the physical order of a
-table's rows across articles (dumped by article id: which analysis finishes first is not
-output; within an article, rows stay in the order written). ``diff`` compares the folders byte for byte otherwise; it exits 1 when they differ.
+timestamp columns (``*_at``, ``errors.at``) of the database and the CSV export, the result
+files' names of ``corpus shards`` (a hash of the shard's absolute path), and the physical
+order of a table's rows across articles (dumped by article id: which analysis finishes
+first is not output; within an article, rows stay in the order written). ``diff`` compares
+the folders byte for byte otherwise; it exits 1 when they differ. ``redump`` writes a run's
+database dumps again (after a change to the dump).
 """
 
 from __future__ import annotations
