@@ -148,7 +148,7 @@ def diff(a: Path, b: Path) -> int:
     def files(root: Path) -> set[Path]:
         return {
             p.relative_to(root) for p in root.rglob("*")
-            if p.is_file() and p.relative_to(root).parts[0] != "work"
+            if p.is_file() and p.relative_to(root).parts[0] not in ("work", "MASKED")
         }  # fmt: skip
 
     left, right = files(a), files(b)
