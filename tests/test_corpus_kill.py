@@ -202,3 +202,24 @@ def test_sigkill_of_the_main_process_only_ends_its_workers_and_frees_the_databas
     _gone_within(proc.pid, stop_budget(5.0))
     _run(db, source)  # fails if the database were still locked
     assert dump(db) == dump(clean)
+
+
+def test_a_long_article_holds_back_nothing(tmp_path: Path) -> None:
+    """Analyses are written as they finish: while one worker reads a very long first
+    article, the other's short ones are stored, and a stop keeps them."""
+    assert FILES is not None
+    rows = corpus_rows(FILES, 200)
+    long_text = "\n\n".join(f.read_text("utf-8") for f in FILES[:60])  # tens of thousands of words
+    rows.insert(0, {"text": long_text, "outlet": "Long Read", "date": "2023-01-01"})
+    source = write_jsonl(tmp_path / "corpus.jsonl", rows)
+    db = tmp_path / "long.db"
+    proc = _add(db, source)
+    _once_some_are_stored(proc, db)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        first = con.execute("SELECT id, words FROM articles ORDER BY id LIMIT 1").fetchone()
+        analysed = {r[0] for r in con.execute("SELECT article_id FROM analyses")}
+    assert first[1] > 20_000
+    assert first[0] not in analysed and len(analysed) >= 10
