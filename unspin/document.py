@@ -7,10 +7,17 @@ exactly as read: nothing normalises it, so offsets stay valid against the source
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = "1.0"
+
+
+def content_hash(text: str) -> str:
+    """What makes two articles the same article: SHA-256 (hex) of the exact text. The
+    corpus keys articles by it; a results file of ``unspin analyze`` keeps its first half."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -99,12 +106,16 @@ class Analysis:
     model_id: str | None = None
     model_version: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "no model installed: no detections"
+    # the article's embedding (float16 bytes), only when asked for (the corpus's topics);
+    # not part of the serialised format
+    embedding: bytes | None = field(default=None, repr=False, compare=False)
 
     def spans_at_least(self, min_score: float) -> list[Span]:
         return [s for s in self.spans if s.score >= min_score]
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        del d["embedding"]
         d["schema_version"] = SCHEMA_VERSION
         return d
 
