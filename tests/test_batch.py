@@ -378,7 +378,7 @@ def test_cli_interrupt_then_resume(
     monkeypatch.setattr("unspin.batch.installed_model", lambda settings: batch_model(interrupt_at=3))
     result = cli_run(str(corpus), "-o", str(out))
     assert result.exit_code == 130
-    assert "run again to resume" in result.stderr
+    assert "keeps the 2 analyses written by this run; run the same command to go on" in result.stderr
     assert ids_in(out) == IDS[:2]
     model = batch_model()
     monkeypatch.setattr("unspin.batch.installed_model", lambda settings: model)

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("numbers", ("unspin.profiles", "unspin.compare")),
     ("reports", ("unspin.report",)),
     ("analysis entry points", ("unspin.analyze",)),
-    ("many articles", ("unspin.batch", "unspin.predict", "unspin.corpus", "unspin.train")),
+    ("many articles", ("unspin.calibrate", "unspin.pool", "unspin.batch", "unspin.predict", "unspin.corpus", "unspin.train")),
     ("front ends", ("unspin.cli", "unspin.server", "unspin.feedback.cli", "unspin.__main__", "unspin")),
 )
 # Imported by nothing outside itself: `unspin train` loads it by name, behind its extra.

@@ -32,13 +32,15 @@ def installed_model(settings: Settings | None = None) -> Model | None:
     return load_model(settings.model_dir, threads=settings.threads)
 
 
-def analyze_with(model: Model | None, article: Article) -> Analysis:
+def analyze_with(model: Model | None, article: Article, *, embedding: bool = False) -> Analysis:
     """``model``'s analysis of ``article``; without a model (none installed), an analysis
-    with no detections that says so. Every analysis in unspin is made here."""
+    with no detections that says so. Every analysis in unspin is made here. ``embedding``:
+    the analysis also holds the article's embedding (``Analysis.embedding``, never
+    serialised), from the same encoder pass: what the corpus's topics cluster by."""
     if model is None:
         return Analysis(article=article, notes=[NO_MODEL_NOTE])
     _check_tokens(model, article)
-    return model.analyze(article)
+    return model.analyze(article, embedding=True) if embedding else model.analyze(article)
 
 
 def _check_tokens(model: Model, article: Article) -> None:

@@ -244,8 +244,10 @@ def analyze_command(
                 sources, sink, settings=settings, progress=progress, on_error=failures
             )
     except KeyboardInterrupt:
-        if results is not None:
-            click.echo(f"unspin: {results} holds the analyses so far; run again to resume.", err=True)
+        if isinstance(sink, ResultsFile):
+            kept = sink.added
+            click.echo(f"unspin: stopped; {results} keeps the {kept:,} analys{'i' if kept == 1 else 'e'}s "
+                       "written by this run; run the same command to go on.", err=True)
         raise
     if fmt != "text":  # a text report shows its notes itself
         for note in result.notes:

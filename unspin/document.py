@@ -7,6 +7,7 @@ exactly as read: nothing normalises it, so offsets stay valid against the source
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,12 @@ LEVELS = ("likely", "possible")
 def level_of(confidence: float) -> str:
     """The level a reader is shown for a paragraph label's calibrated confidence."""
     return "likely" if confidence >= LIKELY else "possible"
+
+
+def content_hash(text: str) -> str:
+    """What makes two articles the same article: SHA-256 (hex) of the exact text. The
+    corpus keys articles by it; a results file of ``unspin analyze`` keeps its first half."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -119,6 +126,9 @@ class Analysis:
     """What the model's likely and possible detections were measured to be worth on held-out
     news (``labels_right``: the share of paragraph labels right; ``span_precision``: the mean
     share of a highlight's characters an annotator marks), for the reports' legend."""
+    # the article's embedding (float16 bytes), only when asked for (the corpus's topics);
+    # not part of the serialised format
+    embedding: bytes | None = field(default=None, repr=False, compare=False)
 
     def spans_at_least(self, min_score: float) -> list[Span]:
         return [s for s in self.spans if s.score >= min_score]
@@ -138,6 +148,7 @@ class Analysis:
         d = dataclasses.asdict(self)
         for span, out in zip(self.spans, d["spans"], strict=True):
             out["text"] = span.text(self.article)  # the quote, so a reader of the JSON need not slice
+        del d["embedding"]
         d["schema_version"] = SCHEMA_VERSION
         return d
 

@@ -23,7 +23,7 @@ from .dashboard import write_dashboard
 from .distributed import analyse_shards
 from .query import Breakdown, Filters, breakdown
 from .records import model_label
-from .runner import add
+from .runner import Interrupted, add
 from .sources import Columns, Metadata, count_inputs, load_outlet_map
 from .store import open_store
 from .tables import export, import_results
@@ -126,9 +126,10 @@ def add_command(db: Path, sources: tuple[str, ...], workers: int | None, text_co
         with _progress_bar(total, "Analysing") as advance:
             result = add(db, sources, settings=settings, meta=meta, workers=workers,
                          progress=advance)
-    except KeyboardInterrupt:
-        click.echo(f"unspin: {db} keeps every article finished; run the same command to go on.",
-                   err=True)
+    except Interrupted as stop:
+        kept = stop.result.analysed
+        click.echo(f"unspin: stopped; {db} keeps the {kept:,} article{'' if kept == 1 else 's'} "
+                   "analysed by this run; run the same command to go on.", err=True)
         click.get_current_context().exit(EXIT_INTERRUPTED)
     for source, message in result.errors[:20]:
         error(message if source in message else f"{source}: {message}")

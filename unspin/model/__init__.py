@@ -16,7 +16,7 @@ class Model(Protocol):
     id: str
     version: str
 
-    def analyze(self, article: Article) -> Analysis: ...
+    def analyze(self, article: Article, *, embedding: bool = False) -> Analysis: ...
 
 
 _lock = threading.Lock()
@@ -34,5 +34,11 @@ def load_model(model_dir: str | Path | None = None, *, threads: int = 0) -> Mode
     key = (str(Path(model_dir).resolve()), threads)
     with _lock:
         if key not in _loaded:
-            _loaded[key] = OnnxModel(key[0], threads=threads)
+            _loaded[key] = load_uncached(key[0], threads=threads)
         return _loaded[key]
+
+
+def load_uncached(model_dir: str | Path, *, threads: int = 0) -> OnnxModel:
+    """The model in ``model_dir`` read afresh, not from the cache :func:`load` keeps:
+    training and calibration read the files they have just written."""
+    return OnnxModel(model_dir, threads=threads)

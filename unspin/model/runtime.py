@@ -97,8 +97,9 @@ class OnnxModel:
             raise ModelError(f"Could not load the model's encoder {path}: {err}") from err
 
     # -- raw outputs --------------------------------------------------------------------
-    def hidden(self, text: str) -> tuple[Encoded, np.ndarray]:
-        """Tokens of ``text`` and the encoder's output for each, [N, H]."""
+    def hidden(self, text: str, pooled: Pooled | None = None) -> tuple[Encoded, np.ndarray]:
+        """Tokens of ``text`` and the encoder's output for each, [N, H]; ``pooled`` adds up
+        every window's token states as they come (the article's embedding)."""
         enc = encode(self.tokenizer, text)
         n = len(enc.ids)
         if n == 0:
@@ -108,11 +109,13 @@ class OnnxModel:
         for i in range(0, len(windows), MAX_BATCH_WINDOWS):
             ids, mask = window_batch(enc.ids, windows[i : i + MAX_BATCH_WINDOWS])
             parts.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+            if pooled is not None:
+                pooled.add(parts[-1], mask)
         return enc, self._stitch(parts, windows, n)
 
-    def logits(self, text: str, bounds: list[tuple[int, int]], style: str = "en"
-               ) -> tuple[Encoded, np.ndarray, HeadOutputs]:
-        enc, hidden = self.hidden(text)
+    def logits(self, text: str, bounds: list[tuple[int, int]], style: str = "en",
+               pooled: Pooled | None = None) -> tuple[Encoded, np.ndarray, HeadOutputs]:
+        enc, hidden = self.hidden(text, pooled)
         token_para = token_paragraphs(enc.offsets, bounds)
         return enc, token_para, self.heads(hidden, token_para, bounds, text, style)
 
@@ -122,8 +125,9 @@ class OnnxModel:
         padded = [np.pad(p, ((0, 0), (0, length - p.shape[1]), (0, 0))) for p in parts]
         return stitch(np.concatenate(padded), windows, n)
 
-    def scores(self, text: str, bounds: list[tuple[int, int]], style: str = "en") -> Scores:
-        enc, token_para, out = self.logits(text, bounds, style)
+    def scores(self, text: str, bounds: list[tuple[int, int]], style: str = "en",
+               pooled: Pooled | None = None) -> Scores:
+        enc, token_para, out = self.logits(text, bounds, style, pooled)
         t = self.temperature
         return Scores(
             encoded=enc,
@@ -156,13 +160,15 @@ class OnnxModel:
                             level_of(label), said))
         return out
 
-    def analyze(self, article: Article, style: str = "en") -> Analysis:
+    def analyze(self, article: Article, style: str = "en", *, embedding: bool = False) -> Analysis:
         """``style`` "mt" predicts the denser labelling of the translated SemEval data; it
-        exists to score the model against those annotations, never for users' news."""
+        exists to score the model against those annotations, never for users' news.
+        ``embedding``: also the article's embedding, from the same encoder pass."""
         if self.meta.thresholds is None:
             raise ModelError(f"The model in {self.directory} is not calibrated: run unspin train --recalibrate.")
         bounds = [(p.start, p.end) for p in article.paragraphs] or [(0, len(article.text))]
-        s = self.scores(article.text, bounds, style)
+        pooled = Pooled() if embedding else None
+        s = self.scores(article.text, bounds, style, pooled)
         paragraph = with_evidence(s.paragraph, s.token, s.token_para, self.paragraph_thresholds, self.evidence,
                                   style)
         spans, on = decode_article(
@@ -194,7 +200,31 @@ class OnnxModel:
             model_id=self.id,
             model_version=self.version,
             levels=dict(self.confidence.levels),
+            embedding=pooled.embedding() if pooled is not None else None,
         )
+
+
+class Pooled:
+    """The mean of an article's token states over every window (overlaps counted twice,
+    the special tokens included), unit length, as float16 bytes: what the corpus clusters
+    topics by."""
+
+    def __init__(self) -> None:
+        self.total: np.ndarray | None = None
+        self.count = 0.0
+
+    def add(self, states: np.ndarray, mask: np.ndarray) -> None:
+        weights = mask[..., None].astype(np.float32)
+        summed = (np.asarray(states, dtype=np.float32) * weights).sum(axis=(0, 1))
+        self.total = summed if self.total is None else self.total + summed
+        self.count += float(weights.sum())
+
+    def embedding(self) -> bytes | None:
+        if self.total is None or not self.count:
+            return None
+        vector = self.total / self.count
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return (vector / norm).astype(np.float16).tobytes()
 
 
 def inference_session(path: Path, threads: int = 0) -> Any:

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..document import Span
 from ..evaluation import SpanCounts, best_threshold, macro_f1_single, multilabel_f1
+from ..model import load_uncached
 from ..model.decode import decode_article, paragraph_peaks, with_evidence
 from ..model.heads import HeadOutputs, sigmoid, softmax
 from ..model.meta import ModelMeta, Thresholds, write_meta
@@ -438,7 +439,7 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     ``log`` receives a line on each choice made."""
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
     log(english_prior(model_dir))
-    model = OnnxModel(model_dir)
+    model = load_uncached(model_dir)
     all_raws = raw_outputs(model, tune, progress)
     raws = [r for r in all_raws if r.article.annotated]  # with character spans
     # token head
@@ -471,7 +472,7 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     shift, note = _english_shift(*_paragraph_rows(as_english)[:2], para_th, temperature["paragraph"])
     log(note)
     log(english_prior(model_dir, shift))
-    model = OnnxModel(model_dir)
+    model = load_uncached(model_dir)
     thresholds: dict = {
         "paragraph": {n: float(v) for n, v in zip(TECHNIQUE_NAMES, para_th, strict=True)},
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
