@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..report.labels import ABBREVIATIONS
-from ..taxonomy import TECHNIQUE_NAMES, normalize_label
+from ..taxonomy import ABBREVIATIONS, TECHNIQUE_NAMES, normalize_label
 from .stats import GroupStats, bootstrap_groups
 from .store import Store
 from .tables import write_table
@@ -43,12 +42,14 @@ COLUMNS = ("group", "articles", "words", "detections", "per_1k_words", "ci_low",
 
 @dataclass(frozen=True)
 class Filters:
-    """Which analysed articles a question is about; empty means all."""
+    """Which analysed articles a question is about (empty means all), and which of their
+    detections count: those scored at least ``min_score`` (``Settings.min_score``)."""
 
     outlets: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     since: str | None = None  # "YYYY-MM" or "YYYY-MM-DD", inclusive
     until: str | None = None
+    min_score: float = 0.0
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = ["1"], []
@@ -146,9 +147,10 @@ def load_selection(
     topics: bool = True,
 ) -> Selection:
     """The analysed articles that pass ``filters``, with detections per technique (or, with
-    ``techniques=None``, all detections in one column, without reading the spans), and with
-    ``topics``, the members of each topic."""
-    where, params = (filters or Filters()).where()
+    ``techniques=None``, all detections in one column, without reading the spans unless a
+    ``min_score`` leaves some out), and with ``topics``, the members of each topic."""
+    filters = filters or Filters()
+    where, params = filters.where()
     rows = store.rows(
         "SELECT a.id, a.words, coalesce(a.outlet, ?), a.month, a.week, coalesce(an.genre, ?), "
         f"an.detections FROM articles a JOIN analyses an ON an.article_id = a.id WHERE {where} "
@@ -157,8 +159,20 @@ def load_selection(
     )
     columns = list(zip(*rows, strict=True)) if rows else [()] * 7
     ids = np.array(columns[0], dtype=np.int64)
-    if techniques is None:
+    scored = ("s.score >= ?", [filters.min_score]) if filters.min_score > 0 else ("1", [])
+    if techniques is None and filters.min_score <= 0:
         counts = np.array(columns[6], dtype=np.float32).reshape(-1, 1)
+    elif techniques is None:
+        counts = np.zeros((len(ids), 1), dtype=np.float32)
+        joined = "JOIN articles a ON a.id = s.article_id" if params else ""
+        found = store.rows(
+            f"SELECT s.article_id, count(*) FROM spans s {joined} WHERE {scored[0]} AND {where} GROUP BY 1",
+            [*scored[1], *params],
+        ) if len(ids) else []  # fmt: skip
+        if found:
+            article_ids, n = zip(*found, strict=True)
+            at, ok = rows_of(ids, np.array(article_ids, dtype=np.int64))
+            counts[at[ok], 0] = np.array(n, dtype=np.float32)[ok]
     else:
         counts = np.zeros((len(ids), len(techniques)), dtype=np.float32)
         column = {t: j for j, t in enumerate(techniques)}
@@ -168,8 +182,8 @@ def load_selection(
         which = "1" if set(TECHNIQUE_NAMES) <= set(techniques) else f"s.technique IN ({marks})"
         found = store.rows(
             f"SELECT s.article_id, s.technique, count(*) FROM spans s {joined} "
-            f"WHERE {which} AND {where} GROUP BY 1, 2",
-            [*(techniques if which != "1" else ()), *params],
+            f"WHERE {which} AND {scored[0]} AND {where} GROUP BY 1, 2",
+            [*(techniques if which != "1" else ()), *scored[1], *params],
         ) if len(ids) else []  # fmt: skip
         if found:
             article_ids, names, n = zip(*found, strict=True)

@@ -15,6 +15,7 @@ A Repetition highlight always holds something the article says more than once.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..document import Span
+from .meta import Inference
 from .windows import paragraph_tokens
 
 Lexical = Callable[[tuple[int, int], tuple[int, int]], "np.ndarray | None"]
@@ -110,10 +112,6 @@ def _sentences(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, 
     return s, e
 
 
-# Techniques whose highlight must be something the article says more than once: the token
-# head alone marked words used once ("Creator", "sensory") as Repetition.
-REPEATED_ONLY = frozenset({"Repetition"})
-
 
 def _stem(word: str) -> str:
     word = word.lower()
@@ -143,16 +141,18 @@ def _word_char(c: str) -> bool:
     return c.isalnum() or c == "_"  # what \w matches
 
 
-def _used_twice(words: list[str], counts: Counter[str]) -> np.ndarray:
-    return np.array([w != "" and counts[_stem(w)] >= 2 for w in words], dtype=bool)
-
-
-def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
-    """[N] True where a token's word is a function word or a word the article uses at least
-    twice (plural and singular count as one)."""
+def word_roles(text: str, offsets: np.ndarray, counts: Counter[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """[N] ``content``: the token lies in a word that is not a function word; [N]
+    ``repeatable``: a technique of ``repeated_only`` (model.json) may be shown there, on a word the article
+    uses at least twice (plural and singular count as one) or on punctuation and function
+    words, which may sit inside a repeated phrase. ``counts``: the article's count of every
+    word stem, when the caller has it."""
     words = _token_words(text, offsets) if len(offsets) else []
-    counts = Counter(_stem(m.group()) for m in WORD.finditer(text))
-    return np.array([w in FUNCTION_WORDS for w in words], dtype=bool) | _used_twice(words, counts)
+    if counts is None:
+        counts = Counter(_stem(m.group()) for m in WORD.finditer(text))
+    content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
+    twice = np.array([w != "" and counts[_stem(w)] >= 2 for w in words], dtype=bool)
+    return content, ~content | twice
 
 
 def paragraph_peaks(token_probs: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> np.ndarray:
@@ -199,6 +199,7 @@ def decode_article(
     peak_share: float = 0.5,
     sentence_level: np.ndarray | None = None,
     lexical: np.ndarray | Lexical | None = None,
+    repeated_only: tuple[str, ...] = Inference.repeated_only,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
@@ -215,7 +216,9 @@ def decode_article(
 
     Spans of the techniques marked in ``sentence_level`` (those annotators mark on whole
     clauses, like Doubt) grow to the sentences they touch: "lied" alone does not show what
-    casts the doubt.
+    casts the doubt. Techniques in ``repeated_only`` are shown only on what the article
+    says more than once: the token head alone marked words used once ("Creator",
+    "sensory") as Repetition.
     """
     on_para = paragraph_probs >= paragraph_thresholds
     if len(token_probs) == 0:
@@ -230,6 +233,7 @@ def decode_article(
             token_probs[a:b], paragraph_probs, on_para, (pa, pb), offsets[a:b], word_ids[a:b], token_para[a:b],
             span_thresholds, names, text, counts, gaps, peak_share, sentence_level,
             lexical((pa, pb), (a, b)) if callable(lexical) else None if lexical is None else lexical[a:b],
+            repeated_only,
         )
     return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
 
@@ -258,6 +262,7 @@ def _decode_part(
     offsets: np.ndarray, word_ids: np.ndarray, token_para: np.ndarray, span_thresholds: np.ndarray,
     names: tuple[str, ...] | list[str], text: str, counts: Counter[str], gaps: np.ndarray | None,
     peak_share: float, sentence_level: np.ndarray | None, lexical: np.ndarray | None,
+    repeated_only: tuple[str, ...],
 ) -> list[Span]:
     """:func:`decode_article` for the paragraphs [pa, pb), whose tokens are the arrays given
     (``on_para`` is the article's, and updated)."""
@@ -265,10 +270,10 @@ def _decode_part(
     wprob = word_probs(token_probs, word_ids)
     lex = np.zeros_like(wprob) if lexical is None else np.clip(lexical, 0.0, None)
     words = _token_words(text, offsets)
-    content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
-    only_repeated = [i for i, name in enumerate(names) if name in REPEATED_ONLY]
+    content, repeatable = word_roles(text, offsets, counts)
+    only_repeated = [i for i, name in enumerate(names) if name in repeated_only]
     if only_repeated:
-        keep = (~content | _used_twice(words, counts))[:, None]  # function words and punctuation may sit inside a repeated phrase
+        keep = repeatable[:, None]
         wprob, lex = wprob.copy(), lex.copy()
         wprob[:, only_repeated] *= keep
         lex[:, only_repeated] *= keep
@@ -313,8 +318,29 @@ def _decode_part(
                 start, end_ = _sentences(text, start, end_, int(offsets[a, 0]), int(offsets[b - 1, 1]))
             shown.append(Span(technique=names[ti], start=start, end=end_,
                               score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))
-        spans += _merged(shown)
+        spans += _with_evidence(_merged(shown), wprob, lex, offsets, words, names)
     return spans
+
+
+def _with_evidence(spans: list[Span], wprob: np.ndarray, lex: np.ndarray, offsets: np.ndarray,
+                   words: list[str], names: tuple[str, ...] | list[str], most: int = 3) -> list[Span]:
+    """Each span with the words inside it that drove it, strongest first: a word's
+    probability plus what it adds to the words view's logit, both relative to the span's
+    best, so a reader sees which words the model leaned on ("puppet", not "the")."""
+    index = {name: i for i, name in enumerate(names)}
+    out = []
+    for sp in spans:
+        t = index[sp.technique]
+        inside = np.flatnonzero((offsets[:, 0] >= sp.start) & (offsets[:, 1] <= sp.end))
+        strength: dict[str, float] = {}
+        if len(inside):
+            prob = wprob[inside, t] / max(float(wprob[inside, t].max()), 1e-9)
+            said = lex[inside, t] / max(float(lex[inside, t].max()), 1e-9)
+            for i, value in zip(inside, prob + said, strict=True):
+                if words[i] and words[i] not in FUNCTION_WORDS:
+                    strength[words[i]] = max(strength.get(words[i], 0.0), float(value))
+        out.append(dataclasses.replace(sp, evidence=sorted(strength, key=lambda w: -strength[w])[:most]))
+    return out
 
 
 def _merged(spans: list[Span]) -> list[Span]:

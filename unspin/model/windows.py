@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-WINDOW_TOKENS = 254  # + [CLS] and [SEP] = 256 positions
-STRIDE = 192
+from .meta import Window
+
+WINDOW_TOKENS, STRIDE = Window.tokens, Window.stride  # a model's own: model.json's window
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 ENCODE_CHARS = 20_000  # characters tokenized at a time (the tokenizer's output is ~500 B a token)
 _CUT = re.compile(r"[ \t\n\r]")  # whitespace every tokenizer splits words on

@@ -9,6 +9,7 @@ only through autoescaping templates, or as the stored report, served like any ot
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..corpus.store import Status, open_store
 from ..errors import UnspinError
 from ..report.html import render_analysis
 from ..taxonomy import TECHNIQUE_NAMES
+from .engine import engine_of
 from .errors import NotFoundError
 from .render import page
 from .schemas import error_responses
@@ -49,9 +51,11 @@ def _query(path: Path, by: str, technique: str | None, filters: Filters) -> tupl
                                              resamples=RESAMPLES)  # fmt: skip
 
 
-def _filters(outlet: list[str], topic: list[str], since: str | None, until: str | None) -> Filters:
+def _filters(request: Request, outlet: Sequence[str] = (), topic: Sequence[str] = (),
+             since: str | None = None, until: str | None = None) -> Filters:
     return Filters(outlets=tuple(o for o in outlet if o), topics=tuple(t for t in topic if t),
-                   since=since or None, until=until or None)  # fmt: skip
+                   since=since or None, until=until or None,
+                   min_score=engine_of(request).settings.min_score)  # fmt: skip
 
 
 @router.get("/corpus", response_class=HTMLResponse)
@@ -74,7 +78,7 @@ async def corpus_page(
     if path is not None:
         try:
             context["status"], context["result"] = await asyncio.to_thread(
-                _query, path, by, technique or None, _filters(outlet, topic, since, until)
+                _query, path, by, technique or None, _filters(request, outlet, topic, since, until)
             )
         except UnspinError as err:
             context["error"], status = str(err), err.http_status
@@ -83,22 +87,22 @@ async def corpus_page(
 
 @router.get("/corpus/dashboard", response_class=HTMLResponse)
 async def corpus_dashboard(request: Request) -> Response:
-    path = corpus_of(request)
+    path, filters = corpus_of(request), _filters(request)
 
     def build() -> str:
         with open_store(path) as store:
-            return build_dashboard(store, resamples=RESAMPLES, href=lambda i: f"/corpus/articles/{i}")
+            return build_dashboard(store, filters=filters, resamples=RESAMPLES, href=lambda i: f"/corpus/articles/{i}")
 
     return page(await asyncio.to_thread(build), links=[("/corpus", "Corpus"), ("/", "Analyse an article")])
 
 
 @router.get("/corpus/articles/{article_id}", response_class=HTMLResponse)
 async def corpus_article(article_id: int, request: Request) -> Response:
-    path = corpus_of(request)
+    path, min_score = corpus_of(request), engine_of(request).settings.min_score
 
     def report() -> str:
         with open_store(path) as store:
-            return render_analysis(store.analysis(article_id))
+            return render_analysis(store.analysis(article_id), min_score=min_score)
 
     try:
         document = await asyncio.to_thread(report)
@@ -120,6 +124,6 @@ async def corpus_query(
     """Detections per 1,000 words by outlet, topic, month, week or genre, with 95% bootstrap
     intervals (as ``unspin corpus query --format json``)."""
     path = corpus_of(request)
-    _status, result = await asyncio.to_thread(_query, path, by, technique, _filters(outlet, topic, since, until))
+    _status, result = await asyncio.to_thread(_query, path, by, technique, _filters(request, outlet, topic, since, until))
     return {"by": result.by, "technique": result.technique, "confidence": result.stats.level,
             "resamples": result.resamples, "rows": result.rows()}  # fmt: skip
