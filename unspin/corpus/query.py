@@ -1,5 +1,7 @@
 """Questions across a corpus: techniques per 1,000 words by outlet, topic, month, week or
-genre, each with a bootstrap confidence interval and its difference from the rest.
+genre, each with a bootstrap confidence interval, its ratio to the rest of the corpus, a
+permutation test with the false discovery rate controlled across the table, the rate
+corrected for the model's measured errors, and, over time, the trend as a slope.
 
 :func:`load_selection` reads the analysed articles (with filters) into arrays once;
 :func:`breakdown` groups them. The dashboard and the web page use the same two functions.
@@ -19,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..report.labels import ABBREVIATIONS
+from ..report.labels import ABBREVIATIONS, technique_info
 from ..taxonomy import TECHNIQUE_NAMES, normalize_label
-from .stats import GroupStats, bootstrap_groups
+from .correction import Corrected, Quality, correct
+from .stats import ALPHA, MIN_ARTICLES, GroupStats, Resampler, Trend, bootstrap_groups, trend
 from .store import Store
 from .tables import write_table
 
@@ -37,8 +40,11 @@ __all__ = [
 
 BY = ("outlet", "topic", "month", "week", "genre")
 UNKNOWN = "(unknown)"
+PERIODS = ("month", "week")  # compared by their trend, not one by one
 COLUMNS = ("group", "articles", "words", "detections", "per_1k_words", "ci_low", "ci_high",
-           "vs_rest", "vs_rest_low", "vs_rest_high", "different")  # fmt: skip
+           "vs_rest", "vs_rest_low", "vs_rest_high", "ratio", "ratio_low", "ratio_high",
+           "p_value", "q_value", "different", "corrected_per_1k_words", "corrected_low",
+           "corrected_high", "finding")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -201,20 +207,71 @@ def load_selection(
     )
 
 
+def measure_label(technique: str | None) -> str:
+    return technique_info(technique).label if technique else "all techniques"
+
+
+def times(value: float) -> str:
+    """A ratio as a reader quotes it: 1.6, 0.43, 12."""
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def finding(stats: GroupStats, i: int, j: int, label: str, what: str = "") -> str:
+    """The sentence a reader can quote about group i, measure j ("" when its rate is unknown)."""
+    n = int(stats.articles[i])
+    name = f"{what} {stats.groups[i]}".strip()
+    if stats.p_value is None or np.isnan(stats.p_value[i, j]):
+        if n < MIN_ARTICLES:
+            return f"{name}: {n} articles, too few to compare (at least {MIN_ARTICLES})"
+        return ""
+    assert stats.ratio is not None and stats.ratio_low is not None and stats.ratio_high is not None
+    ci = f"95% CI {times(float(stats.ratio_low[i, j]))}–{times(float(stats.ratio_high[i, j]))}; {n:,} articles"
+    ratio = times(float(stats.ratio[i, j]))
+    if stats.flag(i, j):
+        return f"{name}: {ratio} times the rest of the corpus for {label} ({ci})"
+    return f"{name}: not shown to differ from the rest for {label} ({ratio} times, {ci})"
+
+
+def trend_finding(t: Trend, j: int, label: str, period: str) -> str:
+    """"Loaded language: +12% a year (95% CI +3% to +22%; ...)" or why there is no claim."""
+    if np.isnan(t.p_value[j]):
+        if np.isnan(t.change[j]) and t.articles >= MIN_ARTICLES and t.periods >= 3:
+            return f"{label}: no detections, no trend"
+        return (f"{label}: no trend claimed ({t.articles} dated articles over {t.periods} {period}s; "
+                f"needs {MIN_ARTICLES} articles and 3 {period}s)")  # fmt: skip
+
+    def pct(x: float) -> str:
+        return "–" if math.isnan(x) else f"{x * 100:+.0f}%"
+
+    q = t.q_value[j] if t.q_value is not None else t.p_value[j]
+    what = "a year" if q <= ALPHA else "a year, not shown to differ from no trend"
+    return (f"{label}: {pct(float(t.change[j]))} {what} (95% CI {pct(float(t.low[j]))} to "
+            f"{pct(float(t.high[j]))}; {t.articles:,} articles over {t.periods} {period}s)")  # fmt: skip
+
+
 @dataclass
 class Breakdown:
-    """One table: a row per group. ``technique`` None: all techniques together."""
+    """One table: a row per group. ``technique`` None: all techniques together. Groups are
+    tested against the rest (outlet, topic, genre); periods are not, their ``trend`` is."""
 
     by: str
     technique: str | None
     stats: GroupStats
     resamples: int
+    corrected: Corrected | None = None
+    quality_note: str = ""
+    trend: Trend | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         s = self.stats
+        label = measure_label(self.technique)
         out: list[dict[str, Any]] = []
         for i, group in enumerate(s.groups):
-            low, high = float(s.vs_rest_low[i, 0]), float(s.vs_rest_high[i, 0])
+            c = self.corrected
             out.append({
                 "group": group,
                 "articles": int(s.articles[i]),
@@ -224,11 +281,20 @@ class Breakdown:
                 "ci_low": _num(s.low[i, 0]),
                 "ci_high": _num(s.high[i, 0]),
                 "vs_rest": _num(s.vs_rest[i, 0]),
-                "vs_rest_low": _num(low),
-                "vs_rest_high": _num(high),
-                "different": bool(low > 0 or high < 0),
+                "vs_rest_low": _num(s.vs_rest_low[i, 0]),
+                "vs_rest_high": _num(s.vs_rest_high[i, 0]),
+                "ratio": _num(s.ratio[i, 0]) if s.ratio is not None else None,
+                "ratio_low": _num(s.ratio_low[i, 0]) if s.ratio_low is not None else None,
+                "ratio_high": _num(s.ratio_high[i, 0]) if s.ratio_high is not None else None,
+                "p_value": _num(s.p_value[i, 0], 6) if s.p_value is not None else None,
+                "q_value": _num(s.q_value[i, 0], 6) if s.q_value is not None else None,
+                "different": bool(s.flag(i, 0)),
+                "corrected_per_1k_words": _num(c.rate[i]) if c else None,
+                "corrected_low": _num(c.low[i]) if c else None,
+                "corrected_high": _num(c.high[i]) if c else None,
+                "finding": finding(s, i, 0, label, self.by.capitalize() if self.by != "topic" else "Topic"),
             })  # fmt: skip
-        if self.by in ("outlet", "topic", "genre"):
+        if self.by not in PERIODS:
             out.sort(key=lambda r: (-(r["per_1k_words"] or 0.0), r["group"]))
         return out
 
@@ -236,12 +302,36 @@ class Breakdown:
     def measure(self) -> str:
         return self.technique or "all techniques"
 
+    def trend_text(self) -> str | None:
+        if self.trend is None:
+            return None
+        return trend_finding(self.trend, 0, measure_label(self.technique).capitalize(), self.by)
+
+    def summary(self) -> dict[str, Any]:
+        """What the table claims and how, for the JSON output and the web page."""
+        out: dict[str, Any] = {
+            "by": self.by, "technique": self.technique, "confidence": self.stats.level,
+            "resamples": self.resamples,
+            "method": ("groups against the rest of the selection: permutation test of group labels over "
+                       f"articles, Benjamini-Hochberg false discovery rate {ALPHA} over the table; "
+                       f"no claim for a group of fewer than {MIN_ARTICLES} articles"
+                       if self.by not in PERIODS else
+                       f"periods: the trend (Poisson rate model, slope per year), its test permuting "
+                       f"dates over articles; no claim below {MIN_ARTICLES} dated articles or 3 {self.by}s"),
+            "min_articles": MIN_ARTICLES,
+            "corrected": self.quality_note,
+        }  # fmt: skip
+        if self.trend is not None:
+            t = self.trend
+            out["trend"] = {
+                "change_per_year": _num(t.change[0]), "low": _num(t.low[0]), "high": _num(t.high[0]),
+                "p_value": _num(t.p_value[0], 6), "different": bool(t.p_value[0] <= ALPHA),
+                "articles": t.articles, "periods": t.periods, "finding": self.trend_text(),
+            }  # fmt: skip
+        return out
+
     def to_json(self) -> str:
-        return json.dumps(
-            {"by": self.by, "technique": self.technique, "confidence": self.stats.level,
-             "resamples": self.resamples, "rows": self.rows()},
-            indent=2, ensure_ascii=False,
-        ) + "\n"  # fmt: skip
+        return json.dumps({**self.summary(), "rows": self.rows()}, indent=2, ensure_ascii=False) + "\n"
 
     def to_csv(self) -> str:
         buf = io.StringIO()
@@ -254,9 +344,31 @@ class Breakdown:
         write_table(self.rows(), path, "parquet", columns=COLUMNS)
 
 
-def _num(value: float) -> float | None:
+def _num(value: float, digits: int = 4) -> float | None:
     value = float(value)
-    return None if math.isnan(value) else round(value, 4)
+    return None if math.isnan(value) or math.isinf(value) else round(value, digits)
+
+
+def quality_note(store: Store, quality: Quality | None) -> tuple[Quality | None, str]:
+    """The quality to correct with, if it fits the corpus, and what the corrected column says."""
+    if quality is None:
+        return None, ("not available: the model has no held-out quality counts "
+                      "(python -m unspin.train.quality --write MODEL/model.json)")  # fmt: skip
+    models = list(store.status(None).by_model)
+    if models != [quality.model]:
+        return None, (f"not available: the quality counts are for model {quality.model}, this corpus "
+                      f"was analysed by {', '.join(models) or 'no model'}")  # fmt: skip
+    return quality, "an estimate: " + quality.describe()
+
+
+def years_of(selection: Selection, period: str) -> np.ndarray:
+    """Each article's date in years (its month or week), NaN when undated."""
+    out = np.full(len(selection), np.nan)
+    for i, key in enumerate(getattr(selection, period)):
+        if key:
+            y, rest = int(key[:4]), key[5:]
+            out[i] = y + ((int(rest[:2]) - 1) / 12 + (int(rest[3:5]) - 1) / 365.25 if period == "week" else (int(rest) - 1) / 12)
+    return out
 
 
 def breakdown(
@@ -268,15 +380,53 @@ def breakdown(
     resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    quality: Quality | None = None,
 ) -> Breakdown:
-    """Detections per 1,000 words (of ``technique``, or of all) for each group of ``by``."""
+    """Detections per 1,000 words (of ``technique``, or of all) for each group of ``by``;
+    ``quality``: the model's held-out counts, for the corrected rates."""
     filters = filters or Filters()
     technique = resolve_technique(technique)
-    selection = load_selection(store, filters, techniques=(technique,) if technique else None,
-                               topics=by == "topic")
+    quality, note = quality_note(store, quality)
+    per_technique = technique is None and quality is not None
+    selection = load_selection(store, filters, techniques=(technique,) if technique else
+                               TECHNIQUE_NAMES if per_technique else None, topics=by == "topic")  # fmt: skip
     if by == "topic" and not selection.topics:
         raise InputError("This corpus has no topics yet: run unspin corpus topics DB first.")
     names, members = selection.groups(by)
-    stats = bootstrap_groups(selection.counts, selection.words, members, names, resamples=resamples,
-                             level=level, seed=seed)  # fmt: skip
-    return Breakdown(by=by, technique=technique, stats=stats, resamples=resamples)
+    counts = selection.counts
+    if per_technique:
+        counts = np.concatenate([counts.sum(axis=1, keepdims=True), counts], axis=1)
+    shared = Resampler(len(selection), resamples, seed)
+    stats = bootstrap_groups(counts, selection.words, members, names, level=level, seed=seed, resampler=shared)
+    if by not in PERIODS:
+        stats.test(counts[:, :1], selection.words, members, seed=seed)
+    corrected = None
+    if quality is not None:
+        columns = slice(1, None) if per_technique else slice(0, 1)
+        corrected = correct(stats.detections[:, columns].astype(np.float64), stats.words,
+                            stats.replicates[:, :, columns], list(selection.techniques), quality,
+                            level=level, seed=seed)  # fmt: skip
+        if corrected is None:
+            note = f"not available: no held-out estimate for {measure_label(technique)} (no true positive)"
+        elif corrected.left_out:
+            note += f"; leaves out {', '.join(corrected.left_out)} (no held-out estimate)"
+    if per_technique:  # the table shows the total only
+        stats = _first_column(stats)
+    found = None
+    if by in PERIODS:
+        found = trend(counts[:, :1], selection.words, years_of(selection, by), resampler=shared, level=level, seed=seed)
+    return Breakdown(by=by, technique=technique, stats=stats, resamples=resamples, corrected=corrected,
+                     quality_note=note, trend=found)  # fmt: skip
+
+
+def _first_column(s: GroupStats) -> GroupStats:
+    def one(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[..., :1]
+
+    return GroupStats(
+        groups=s.groups, articles=s.articles, words=s.words, detections=s.detections[:, :1],
+        rate=s.rate[:, :1], low=s.low[:, :1], high=s.high[:, :1], vs_rest=s.vs_rest[:, :1],
+        vs_rest_low=s.vs_rest_low[:, :1], vs_rest_high=s.vs_rest_high[:, :1],
+        replicates=s.replicates[..., :1], level=s.level, ratio=one(s.ratio), ratio_low=one(s.ratio_low),
+        ratio_high=one(s.ratio_high), p_value=one(s.p_value), q_value=one(s.q_value),
+    )  # fmt: skip
