@@ -349,5 +349,5 @@ def report_command(db: Path, output: Path, outlet: tuple[str, ...], topic: tuple
 
     with open_store(db) as store:
         write_dashboard(store, output, filters=_filters(outlet, topic, since, until),
-                        resamples=resamples, seed=seed, top=top)
+                        resamples=resamples, seed=seed, top=top, quality=load_quality(settings_of().model_dir))
     click.echo(f"unspin: wrote {output}", err=True)

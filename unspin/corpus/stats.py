@@ -37,6 +37,7 @@ __all__ = [
     "benjamini_hochberg",
     "bootstrap_groups",
     "permutation_test",
+    "permutations_for",
     "trend",
     "weights",
 ]
@@ -291,7 +292,7 @@ def bootstrap_groups(
 # -- tests -----------------------------------------------------------------------------------
 
 
-def _permutations(cells: int, alpha: float = ALPHA) -> int:
+def permutations_for(cells: int, alpha: float = ALPHA) -> int:
     """Enough permutations that the smallest p-value they can give, 1 / (P + 1), passes
     Benjamini-Hochberg's first step over ``cells`` cells (else a view with many cells could
     never flag one), at least :data:`PERMUTATIONS`, at most :data:`MAX_PERMUTATIONS`."""
@@ -361,7 +362,7 @@ def permutation_test(
     spread = (d**2).mean(axis=0)
     rng = np.random.default_rng(seed)
     tested = sum(1 for idx in members if min(len(idx), n - len(idx)) >= min_articles)
-    draws = permutations or _permutations(tested * m)
+    draws = permutations or permutations_for(tested * m)
     sims_of: dict[int, np.ndarray] = {}
     for g, idx in enumerate(members):
         k = len(idx)
@@ -449,7 +450,8 @@ def trend(
     time); its interval is bootstrapped over articles (the same resamples as every other
     number); its test permutes the dates over the dated articles (statistic: the model's
     score for the slope, sum of (t - mean t) * residual), so a trend is claimed only when
-    the order in time matters beyond chance."""
+    the order in time matters beyond chance. Up to ``2 * EXACT_UP_TO`` dated articles the
+    permutations are drawn, beyond that their exact mean and variance are read as normal."""
     counts = np.asarray(counts, dtype=np.float64)
     if counts.ndim == 1:
         counts = counts[:, None]
@@ -476,7 +478,7 @@ def trend(
     centred = y - y.mean()
     observed = centred @ d
     spread = (d**2).sum(axis=0)
-    if len(y) <= 20_000:
+    if len(y) <= 2 * EXACT_UP_TO:
         rng = np.random.default_rng(seed + 3)
         sims = []
         per_chunk = max(1, 4_000_000 // len(y))
