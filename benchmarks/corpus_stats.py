@@ -17,6 +17,14 @@ analysis:
 * **the persuasive outlet**: one outlet made of the 40 articles with the most detections
   per 1,000 words, the other articles spread over 4 outlets: is it flagged, higher, and by
   how much?
+* **speed** (``--speed N``): ``unspin corpus query`` and ``corpus report`` as new processes
+  over N synthetic stored articles (``benchmarks/corpus.py``'s store, labelled as analysed by
+  the shipped model, so the corrected rates are computed too).
+* **a real corpus database** (``--db DB``): the 48 queries (``--by outlet`` and ``--by month``,
+  all techniques and each technique) through ``unspin.corpus.query.breakdown``, the function
+  ``unspin corpus query`` runs, with every flagged cell printed; ``--plant`` first copies
+  the database and makes one outlet of the 40 articles with the most detections per 1,000
+  words (the others over 4 outlets at random).
 * **power**: one outlet of ``n`` random articles whose detections are multiplied by a
   factor (each detection kept and, for a factor of 1.5, duplicated with probability 0.5:
   the articles' own unevenness stays), the rest over 4 outlets: the share of trials in which
@@ -27,6 +35,7 @@ analysis:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -197,13 +206,94 @@ def power(words: np.ndarray, counts: np.ndarray, trials: int) -> None:
             print("    " + f"x{factor:g}".ljust(8) + "".join(f"{v:10.2f}" for v in row))
 
 
+def speed(n: int) -> None:
+    import json
+    import subprocess
+    import tempfile
+
+    from benchmarks.corpus import synthetic_store
+    from unspin.corpus.store import Store
+    from unspin.model import DEFAULT_DIR
+
+    meta = json.loads((DEFAULT_DIR / "model.json").read_text("utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "big.db"
+        synthetic_store(db, n)
+        with Store(db) as store, store.transaction() as con:
+            con.execute("UPDATE analyses SET model_id = ?, model_version = ?", (meta["id"], meta["version"]))
+        runs = [("query --by outlet", ["query", str(db), "--by", "outlet", "-f", "csv"]),
+                ("query --by outlet --technique Loaded_Language",
+                 ["query", str(db), "--by", "outlet", "--technique", "Loaded_Language", "-f", "csv"]),
+                ("query --by month", ["query", str(db), "--by", "month", "-f", "csv"]),
+                ("report", ["report", str(db), "-o", str(Path(tmp) / "d.html")])]  # fmt: skip
+        print(f"\nspeed over {n:,} stored articles (load average {os.getloadavg()[0]:.1f}):")
+        for name, args in runs:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "unspin.cli", "corpus", *args], check=True,
+                           stdout=subprocess.DEVNULL, cwd=ROOT)  # fmt: skip
+            print(f"  corpus {name}: {time.perf_counter() - t0:.2f} s (a new process)")
+
+
+def database(db: Path, plant: bool) -> None:
+    import shutil
+    import tempfile
+
+    from unspin.corpus.correction import load_quality
+    from unspin.corpus.query import breakdown
+    from unspin.corpus.store import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if plant:
+            copy = Path(tmp) / "planted.db"
+            shutil.copy(db, copy)
+            db = copy
+            with open_store(db) as store, store.transaction() as con:
+                rows = store.rows("SELECT a.id, a.words, an.detections FROM articles a JOIN analyses an "
+                                  "ON an.article_id = a.id ORDER BY a.id")  # fmt: skip
+                rate = [(d / w if w >= 150 else -1.0, i) for i, w, d in rows]
+                top = {i for _, i in sorted(rate, key=lambda x: (-x[0], x[1]))[:40]}
+                rng = np.random.default_rng(3)
+                for i, _w, _d in rows:
+                    outlet = "Persuasive Post" if i in top else f"Outlet {int(rng.integers(1, OUTLETS))}"
+                    con.execute("UPDATE articles SET outlet = ? WHERE id = ?", (outlet, i))
+        quality = load_quality(None)
+        flagged = 0
+        with open_store(db) as store:
+            n = store.status(None).articles
+            for technique in [None, *TECHNIQUE_NAMES]:
+                for by in ("outlet", "month"):
+                    result = breakdown(store, by, technique=technique, quality=quality)
+                    if by == "month":
+                        trend_ = result.summary()["trend"]
+                        if trend_["different"]:
+                            flagged += 1
+                            print(f"  flagged: {trend_['finding']}")
+                        continue
+                    for row in result.rows():
+                        if row["different"]:
+                            flagged += 1
+                            print(f"  flagged: {row['finding']}")
+                        elif plant and technique is None and row["group"] == "Persuasive Post":
+                            print(f"  not flagged: {row['finding']}")
+        print(f"{db.name}: {n} articles; cells flagged over the 48 queries: {flagged}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=300)
     ap.add_argument("--trials", type=int, default=200, help="null corpora (and trials per power cell)")
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--analyse-only", action="store_true", help="build the cache and stop")
+    ap.add_argument("--speed", type=int, metavar="N", help="only time query and report over N stored articles")
+    ap.add_argument("--db", type=Path, help="only run the 48 queries on this corpus database")
+    ap.add_argument("--plant", action="store_true", help="with --db: the persuasive outlet planted in a copy")
     args = ap.parse_args()
+    if args.db:
+        database(args.db, args.plant)
+        return
+    if args.speed:
+        speed(args.speed)
+        return
     t0 = time.time()
     words, counts = analysed(args.articles, args.cache)
     print(f"{len(words)} analysed English training articles: {int(words.sum())} words, "

@@ -137,3 +137,10 @@ def test_rates_corrected_for_the_models_errors() -> None:
     assert np.all(corrected_width > raw_width * 0.75), "precision and recall add their own uncertainty"
     assert np.all(c.low < c.rate) and np.all(c.rate < c.high)
     assert correct(s.detections.astype(float), s.words, s.replicates, ["Doubt"], q) is None
+
+
+def test_topic_names_use_informative_words() -> None:
+    from unspin.corpus.topics import _tokens
+
+    words = _tokens("Trump's letters wasn't never called the affidavit they're at the State-run border")
+    assert words == ["trump", "letters", "affidavit", "state-run", "border"]
