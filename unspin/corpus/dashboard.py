@@ -49,7 +49,9 @@ from .query import (
 )
 from .stats import (
     ALPHA,
+    EXACT_UP_TO,
     MIN_ARTICLES,
+    PERMUTATIONS,
     GroupStats,
     Resampler,
     benjamini_hochberg,
@@ -64,6 +66,7 @@ __all__ = ["build_dashboard", "write_dashboard"]
 
 MAX_OUTLETS = 30  # rows of the outlet views: the largest outlets
 MIN_WORDS_TOP = 150  # shorter articles do not compete for "most persuasive"
+PAIR_WORK = 500_000_000  # article-measure sums the outlet-against-outlet tests may draw
 
 
 @lru_cache(maxsize=1)
@@ -238,9 +241,13 @@ def _pairs(stats: GroupStats, measures: list[Measure], counts: np.ndarray, words
     g = len(stats.groups)
     pairs = [(a, b) for a in range(g) for b in range(a + 1, g)]
     p = np.full((len(pairs), len(measures)), np.nan)
+    # many pairs of small outlets: fewer permutations each, so the table stays within seconds
+    work = sum(min(len(members[a]), len(members[b]), EXACT_UP_TO) for a, b in pairs) * len(measures)
+    draws = min(permutations_for(len(pairs) * len(measures)), max(PERMUTATIONS // 2, PAIR_WORK // max(work, 1)))
     for k, (a, b) in enumerate(pairs):
         rows = np.concatenate([members[a], members[b]])
-        p[k] = permutation_test(counts[rows], words[rows], [np.arange(len(members[a]))], seed=seed + k)[0]
+        p[k] = permutation_test(counts[rows], words[rows], [np.arange(len(members[a]))], seed=seed + k,
+                                permutations=draws)[0]  # fmt: skip
     q = benjamini_hochberg(p)
     out = []
     for k, (a, b) in enumerate(pairs):
@@ -327,8 +334,9 @@ def _trends(selection: Selection, counts: np.ndarray, outlets: list[str], period
     names = ["All outlets", *outlets]
     cells = len(names) * len(measures)
     found = [trend(counts, selection.words, years, resampler=shared, seed=seed, permutations=permutations_for(cells))]
+    outlet_of = np.array(selection.outlet, dtype=object)
     for name in outlets:
-        rows = np.array([i for i, o in enumerate(selection.outlet) if o == name], dtype=np.int64)
+        rows = np.flatnonzero(outlet_of == name)
         found.append(trend(counts[rows], selection.words[rows], years[rows], resamples=resamples, seed=seed,
                            permutations=permutations_for(cells)))  # fmt: skip
     q = benjamini_hochberg(np.stack([t.p_value for t in found]))

@@ -39,6 +39,7 @@ __all__ = [
     "permutation_test",
     "permutations_for",
     "trend",
+    "trend_test",
     "weights",
 ]
 
@@ -433,6 +434,33 @@ def _slope(c: np.ndarray, w: np.ndarray, t: np.ndarray, iterations: int = 30) ->
     return np.where(total > 0, beta, np.nan)
 
 
+def trend_test(counts: np.ndarray, words: np.ndarray, years: np.ndarray, *,
+               permutations: int = PERMUTATIONS, seed: int = 0) -> np.ndarray:
+    """Two-sided p-values [M] of "no trend": the dates permuted over the dated articles, the
+    statistic the rate model's score for the slope, sum of (t - mean t) * residual."""
+    dated = ~np.isnan(years)
+    c, w, y = counts[dated], words[dated], years[dated]
+    d = c - w[:, None] * (c.sum(axis=0) / w.sum())
+    centred = y - y.mean()
+    observed = centred @ d
+    spread = (d**2).sum(axis=0)
+    if len(y) <= 2 * EXACT_UP_TO:
+        rng = np.random.default_rng(seed + 3)
+        sims = []
+        per_chunk = max(1, 4_000_000 // len(y))
+        done = 0
+        while done < permutations:
+            k = min(per_chunk, permutations - done)
+            sims.append(rng.permuted(np.tile(centred, (k, 1)), axis=1) @ d)
+            done += k
+        p = _two_sided(np.concatenate(sims), observed)
+    else:
+        with np.errstate(all="ignore"):
+            z = observed / np.sqrt((centred**2).sum() * spread / (len(y) - 1))
+        p = _normal_p(z)
+    return np.where(spread > 0, p, 1.0)
+
+
 def trend(
     counts: np.ndarray,
     words: np.ndarray,
@@ -472,25 +500,5 @@ def trend(
     rep_beta = _slope(np.moveaxis(reps[..., 1:], 0, -1), reps[..., 0].T[:, None, :], t)  # [B, M]
     low, high = _interval(rep_beta.T[..., None].astype(np.float64), level)
     low, high = low[:, 0], high[:, 0]
-    # the test: dates permuted over the dated articles
-    c, w, y = counts[dated], words[dated], years[dated]
-    d = c - w[:, None] * (c.sum(axis=0) / w.sum())
-    centred = y - y.mean()
-    observed = centred @ d
-    spread = (d**2).sum(axis=0)
-    if len(y) <= 2 * EXACT_UP_TO:
-        rng = np.random.default_rng(seed + 3)
-        sims = []
-        per_chunk = max(1, 4_000_000 // len(y))
-        done = 0
-        while done < permutations:
-            k = min(per_chunk, permutations - done)
-            sims.append(rng.permuted(np.tile(centred, (k, 1)), axis=1) @ d)
-            done += k
-        p = _two_sided(np.concatenate(sims), observed)
-    else:
-        with np.errstate(all="ignore"):
-            z = observed / np.sqrt((centred**2).sum() * spread / (len(y) - 1))
-        p = _normal_p(z)
-    p = np.where(spread > 0, p, 1.0)
+    p = trend_test(counts, words, years, permutations=permutations, seed=seed)
     return Trend(np.expm1(beta), np.expm1(low), np.expm1(high), p, int(dated.sum()), len(times))
