@@ -144,3 +144,12 @@ def test_topic_names_use_informative_words() -> None:
 
     words = _tokens("Trump's letters wasn't never called the affidavit they're at the State-run border")
     assert words == ["trump", "letters", "affidavit", "state-run", "border"]
+
+
+def test_ties_count_against_a_claim() -> None:
+    """Shares of articles tie everywhere (every subset without the rare genre sums alike):
+    an outlet with none of 2 satire articles in 300 is not "lower"."""
+    satire = np.zeros(300)
+    satire[[5, 9]] = 1
+    p = permutation_test(satire, np.ones(300), [np.arange(20, 78), np.arange(78, 140)])
+    assert np.all(p == 1.0)

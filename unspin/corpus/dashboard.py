@@ -126,9 +126,9 @@ def _cells(stats: GroupStats, measures: list[Measure], what: str) -> list[dict[s
             top = float(col_max[j]) if np.isfinite(col_max[j]) and col_max[j] > 0 else 1.0
             sign = stats.flag(i, j)
             t = rate / top if not math.isnan(rate) else 0.0
-            said = finding(stats, i, j, m.label.lower() if m.key == "all" else m.label, what.capitalize())
+            said = finding(stats, i, j, m.label.lower() if m.key == "all" else m.label, _prefix(what))
             cells.append({
-                "measure": m.key, "rate": _fmt(rate), "fill": "#eceef1" if small else _mix(t),
+                "measure": m.key, "rate": _fmt(rate, 2 if rate < 1 else 1), "fill": "#eceef1" if small else _mix(t),
                 "dark": t > 0.55 and not small, "sign": sign,
                 "title": (
                     f"{group} · {m.label}: {_fmt(rate, 2)} per 1,000 words "
@@ -149,10 +149,16 @@ def _findings(stats: GroupStats, measures: list[Measure], what: str) -> list[dic
         for j, m in enumerate(measures):
             sign = stats.flag(i, j)
             if sign:
-                text = finding(stats, i, j, m.label.lower() if m.key == "all" else m.label, what.capitalize())
+                text = finding(stats, i, j, m.label.lower() if m.key == "all" else m.label, _prefix(what))
+                assert stats.ratio is not None
                 out.append({"text": text, "sign": sign, "measure": m.key, "group": stats.groups[i],
-                            "q": float(stats.q_value[i, j])})  # fmt: skip
-    return sorted(out, key=lambda f: (f["q"], f["text"]))
+                            "q": float(stats.q_value[i, j]), "size": abs(math.log(max(float(stats.ratio[i, j]), 1e-3)))})  # fmt: skip
+    return sorted(out, key=lambda f: (f["measure"] != "all", f["q"], -f["size"], f["text"]))
+
+
+def _prefix(what: str) -> str:
+    """Outlets are named as they are; a topic is said to be one ("Topic 3: ...")."""
+    return "Topic" if what == "topic" else ""
 
 
 def _shares(stats: GroupStats, names: Sequence[str], label: Callable[[str], str]) -> list[dict[str, Any]]:

@@ -292,7 +292,7 @@ class Breakdown:
                 "corrected_per_1k_words": _num(c.rate[i]) if c else None,
                 "corrected_low": _num(c.low[i]) if c else None,
                 "corrected_high": _num(c.high[i]) if c else None,
-                "finding": finding(s, i, 0, label, self.by.capitalize() if self.by != "topic" else "Topic"),
+                "finding": finding(s, i, 0, label, self.by.capitalize() if self.by in ("topic", "genre") else ""),
             })  # fmt: skip
         if self.by not in PERIODS:
             out.sort(key=lambda r: (-(r["per_1k_words"] or 0.0), r["group"]))

@@ -140,9 +140,15 @@ class GroupStats:
         return self
 
     def flag(self, i: int, j: int, alpha: float = ALPHA) -> str:
-        """"higher", "lower" or "" (not shown to differ) for group i, measure j."""
+        """"higher", "lower" or "" (not shown to differ) for group i, measure j: the test
+        passes the false discovery rate and the ratio's interval agrees (excludes 1), so
+        a flag never comes with an interval that says "maybe not"."""
         if self.q_value is None or not self.q_value[i, j] <= alpha:
             return ""
+        if self.ratio_low is not None and self.ratio_high is not None:
+            if self.ratio_low[i, j] > 1:
+                return "higher"
+            return "lower" if self.ratio_high[i, j] < 1 else ""
         return "higher" if self.vs_rest[i, j] > 0 else "lower"
 
 
@@ -306,7 +312,7 @@ def _subset_sums(d: np.ndarray, k: int, count: int, rng: np.random.Generator) ->
     n, m = d.shape
     blocks = max(1, n // k)
     need = -(-count // blocks)
-    per_chunk = max(1, 4_000_000 // max(1, blocks * k * m))
+    per_chunk = max(1, 2_000_000 // max(1, blocks * k * m))
     out = []
     base = np.arange(n)
     while need > 0:
@@ -318,8 +324,10 @@ def _subset_sums(d: np.ndarray, k: int, count: int, rng: np.random.Generator) ->
 
 
 def _two_sided(sims: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """Monte Carlo two-sided p-value: twice the smaller tail, each (1 + hits) / (1 + draws)."""
-    tol = 1e-9 * (np.abs(observed) + 1.0)
+    """Monte Carlo two-sided p-value: twice the smaller tail, each (1 + hits) / (1 + draws).
+    Ties count as hits (discrete data ties often: every subset without a detection gives the
+    same sum), within a tolerance for the order in which floating-point sums were added."""
+    tol = 1e-7 * (np.abs(sims).max(axis=0) + np.abs(observed)) + 1e-12
     hi = (1 + (sims >= observed - tol).sum(axis=0)) / (len(sims) + 1)
     lo = (1 + (sims <= observed + tol).sum(axis=0)) / (len(sims) + 1)
     return np.minimum(1.0, 2 * np.minimum(hi, lo))
@@ -373,7 +381,7 @@ def permutation_test(
         observed = d[np.asarray(idx, dtype=np.int64)].sum(axis=0)
         if small <= EXACT_UP_TO:
             if small not in sims_of:
-                sims_of[small] = _subset_sums(d.astype(np.float32), small, draws, rng).astype(np.float64)
+                sims_of[small] = _subset_sums(d, small, draws, rng)
             sims = sims_of[small] if k == small else -sims_of[small]  # the group's sum = -the rest's
             p[g] = _two_sided(sims, observed)
         else:
