@@ -59,7 +59,7 @@ class Quality:
         return rng.beta(tp + 0.5, fp + 0.5, draws) / rng.beta(tp + 0.5, fn + 0.5, draws)
 
     def describe(self) -> str:
-        return (f"estimated true rate = detected x precision / recall, from {self.unit} labels of "
+        return (f"detected x precision / recall, with precision and recall from the {self.unit} labels of "
                 f"{self.articles} held-out articles ({self.source}); model {self.model}")  # fmt: skip
 
 

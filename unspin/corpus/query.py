@@ -409,7 +409,7 @@ def breakdown(
         if corrected is None:
             note = f"not available: no held-out estimate for {measure_label(technique)} (no true positive)"
         elif corrected.left_out:
-            note += f"; leaves out {', '.join(corrected.left_out)} (no held-out estimate)"
+            note += f"; leaves out {', '.join(map(measure_label, corrected.left_out))} (no held-out estimate)"
     if per_technique:  # the table shows the total only
         stats = _first_column(stats)
     found = None
