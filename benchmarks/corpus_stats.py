@@ -230,10 +230,17 @@ def speed(n: int) -> None:
                 ("report", ["report", str(db), "-o", str(Path(tmp) / "d.html")])]  # fmt: skip
         print(f"\nspeed over {n:,} stored articles (load average {os.getloadavg()[0]:.1f}):")
         for name, args in runs:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu()
             subprocess.run([sys.executable, "-m", "unspin.cli", "corpus", *args], check=True,
-                           stdout=subprocess.DEVNULL, cwd=ROOT)  # fmt: skip
-            print(f"  corpus {name}: {time.perf_counter() - t0:.2f} s (a new process)")
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)  # fmt: skip
+            print(f"  corpus {name}: {time.perf_counter() - t0:.2f} s, {_cpu() - cpu0:.2f} CPU s (a new process)")
+
+
+def _cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def database(db: Path, plant: bool) -> None:

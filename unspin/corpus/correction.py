@@ -150,3 +150,49 @@ def correct(
     high = np.fmax(high[:, 0], p_high[:, 0])
     rate = np.where(words > 0, rate, np.nan)
     return Corrected(rate, low, high, left_out)
+
+
+def correct_total(
+    by_technique: np.ndarray,
+    stats: Any,
+    quality: Quality,
+    *,
+    level: float = 0.95,
+    seed: int = 0,
+    per: float = 1000.0,
+) -> Corrected | None:
+    """The corrected rate of all techniques together, for the groups of ``stats`` (a
+    :class:`~unspin.corpus.stats.GroupStats` of the total), from their detections per
+    technique ``by_technique`` [G, T] (``TECHNIQUE_NAMES`` order). Each resample of the total
+    rate is scaled by the group's correction factor, the mean of the techniques' factors
+    weighted by the group's mix, with the factors drawn from their Beta posteriors and the
+    mix from the counts' Poisson uncertainty: the article-level bootstrap is the total's, so
+    no per-article counts per technique need to be read."""
+    from ..taxonomy import TECHNIQUE_NAMES
+    from .stats import _interval, poisson_draws
+
+    g, b, _m = stats.replicates.shape
+    names = list(TECHNIQUE_NAMES)
+    keep = [j for j, t in enumerate(names) if quality.estimable(t)]
+    if not keep:
+        return None
+    left_out = [t for j, t in enumerate(names) if j not in keep and by_technique[:, j].any()]
+    factors = np.zeros((b, len(names)))
+    for j in keep:
+        factors[:, j] = quality.factor_draws(names[j], b, seed)  # type: ignore[assignment]
+    point = np.array([quality.factor(t) or 0.0 for t in names])
+    mix = poisson_draws(by_technique, b, seed + 5)  # [B, G, T]
+    with np.errstate(all="ignore"):
+        scale = (mix * factors[:, None, :]).sum(axis=2) / mix.sum(axis=2)  # [B, G]
+        total = by_technique.sum(axis=1)
+        scale_point = np.where(total > 0, (by_technique @ point) / total, np.nan)
+        rate = stats.rate[:, 0] * np.where(total > 0, scale_point, 1.0)
+        reps = stats.replicates[:, :, 0].astype(np.float64) * scale.T  # [G, B]
+        w = np.maximum(stats.words.astype(np.float64), 1e-9)
+        poisson = poisson_draws(total, b, seed + 6) / w[None] * per * scale  # [B, G]
+    low, high = _interval(reps[..., None], level)
+    p_low, p_high = _interval(poisson.T[..., None], level)
+    zero = total == 0
+    low = np.where(zero, 0.0, np.fmin(low[:, 0], p_low[:, 0]))
+    high = np.fmax(high[:, 0], p_high[:, 0])
+    return Corrected(rate, low, high, left_out)

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..report.labels import ABBREVIATIONS, technique_info
 from ..taxonomy import TECHNIQUE_NAMES, normalize_label
-from .correction import Corrected, Quality, correct
+from .correction import Corrected, Quality, correct, correct_total
 from .stats import ALPHA, MIN_ARTICLES, GroupStats, Resampler, Trend, bootstrap_groups, trend
 from .store import Store
 from .tables import write_table
@@ -217,7 +217,7 @@ def times(value: float) -> str:
         return "–"
     if math.isinf(value):
         return "∞"
-    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
+    return f"{value:.2f}" if value < 0.995 else f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
 
 
 def finding(stats: GroupStats, i: int, j: int, label: str, what: str = "") -> str:
@@ -371,6 +371,29 @@ def years_of(selection: Selection, period: str) -> np.ndarray:
     return out
 
 
+def group_technique_counts(store: Store, filters: Filters, by: str, names: Sequence[str]) -> np.ndarray:
+    """Detections per group of ``by`` and technique [G, T], counted in SQL: what the corrected
+    total needs, without reading detections article by article."""
+    key = {"outlet": f"coalesce(a.outlet, '{UNKNOWN}')", "month": "a.month", "week": "a.week",
+           "genre": f"coalesce(an.genre, '{UNKNOWN}')", "topic": "tp.name"}[by]  # fmt: skip
+    joins = "JOIN articles a ON a.id = s.article_id"
+    if by == "genre":
+        joins += " JOIN analyses an ON an.article_id = a.id"
+    if by == "topic":
+        joins += " JOIN article_topics atp ON atp.article_id = a.id JOIN topics tp ON tp.id = atp.topic_id"
+    where, params = filters.where()
+    out = np.zeros((len(names), len(TECHNIQUE_NAMES)))
+    row = {n: i for i, n in enumerate(names)}
+    column = {t: j for j, t in enumerate(TECHNIQUE_NAMES)}
+    # analysed articles only, as everywhere: spans exist only for them
+    for group, technique, n in store.rows(
+        f"SELECT {key}, s.technique, count(*) FROM spans s {joins} WHERE {where} GROUP BY 1, 2", params
+    ):
+        if group in row and technique in column:
+            out[row[group], column[technique]] = n
+    return out
+
+
 def breakdown(
     store: Store,
     by: str,
@@ -387,46 +410,30 @@ def breakdown(
     filters = filters or Filters()
     technique = resolve_technique(technique)
     quality, note = quality_note(store, quality)
-    per_technique = technique is None and quality is not None
-    selection = load_selection(store, filters, techniques=(technique,) if technique else
-                               TECHNIQUE_NAMES if per_technique else None, topics=by == "topic")  # fmt: skip
+    selection = load_selection(store, filters, techniques=(technique,) if technique else None,
+                               topics=by == "topic")  # fmt: skip
     if by == "topic" and not selection.topics:
         raise InputError("This corpus has no topics yet: run unspin corpus topics DB first.")
     names, members = selection.groups(by)
     counts = selection.counts
-    if per_technique:
-        counts = np.concatenate([counts.sum(axis=1, keepdims=True), counts], axis=1)
     shared = Resampler(len(selection), resamples, seed)
     stats = bootstrap_groups(counts, selection.words, members, names, level=level, seed=seed, resampler=shared)
     if by not in PERIODS:
-        stats.test(counts[:, :1], selection.words, members, seed=seed)
+        stats.test(counts, selection.words, members, seed=seed)
     corrected = None
     if quality is not None:
-        columns = slice(1, None) if per_technique else slice(0, 1)
-        corrected = correct(stats.detections[:, columns].astype(np.float64), stats.words,
-                            stats.replicates[:, :, columns], list(selection.techniques), quality,
-                            level=level, seed=seed)  # fmt: skip
+        if technique is None:
+            corrected = correct_total(group_technique_counts(store, filters, by, names), stats, quality,
+                                      level=level, seed=seed)  # fmt: skip
+        else:
+            corrected = correct(stats.detections.astype(np.float64), stats.words, stats.replicates,
+                                [technique], quality, level=level, seed=seed)  # fmt: skip
         if corrected is None:
             note = f"not available: no held-out estimate for {measure_label(technique)} (no true positive)"
         elif corrected.left_out:
             note += f"; leaves out {', '.join(map(measure_label, corrected.left_out))} (no held-out estimate)"
-    if per_technique:  # the table shows the total only
-        stats = _first_column(stats)
     found = None
     if by in PERIODS:
-        found = trend(counts[:, :1], selection.words, years_of(selection, by), resampler=shared, level=level, seed=seed)
+        found = trend(counts, selection.words, years_of(selection, by), resampler=shared, level=level, seed=seed)
     return Breakdown(by=by, technique=technique, stats=stats, resamples=resamples, corrected=corrected,
                      quality_note=note, trend=found)  # fmt: skip
-
-
-def _first_column(s: GroupStats) -> GroupStats:
-    def one(a: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None else a[..., :1]
-
-    return GroupStats(
-        groups=s.groups, articles=s.articles, words=s.words, detections=s.detections[:, :1],
-        rate=s.rate[:, :1], low=s.low[:, :1], high=s.high[:, :1], vs_rest=s.vs_rest[:, :1],
-        vs_rest_low=s.vs_rest_low[:, :1], vs_rest_high=s.vs_rest_high[:, :1],
-        replicates=s.replicates[..., :1], level=s.level, ratio=one(s.ratio), ratio_low=one(s.ratio_low),
-        ratio_high=one(s.ratio_high), p_value=one(s.p_value), q_value=one(s.q_value),
-    )  # fmt: skip

@@ -436,9 +436,13 @@ def _slope(c: np.ndarray, w: np.ndarray, t: np.ndarray, iterations: int = 30) ->
         target = (c * t).sum(axis=-1) / total  # mean time of the detections
         for _ in range(iterations):
             ew = w * np.exp(np.clip(beta[..., None] * t, -50, 50))
-            mean = (ew * t).sum(axis=-1) / ew.sum(axis=-1)
-            var = (ew * t**2).sum(axis=-1) / ew.sum(axis=-1) - mean**2
-            beta = np.clip(beta + (target - mean) / np.maximum(var, 1e-12), -20, 20)
+            mass = ew.sum(axis=-1)
+            mean = (ew * t).sum(axis=-1) / mass
+            var = (ew * t**2).sum(axis=-1) / mass - mean**2
+            step = (target - mean) / np.maximum(var, 1e-12)
+            beta = np.clip(beta + step, -20, 20)
+            if not np.nanmax(np.abs(step), initial=0.0) > 1e-7:  # Newton: converged
+                break
     return np.where(total > 0, beta, np.nan)
 
 
