@@ -298,6 +298,14 @@ def test_export_writes_tidy_tables(corpus: Path, tmp_path: Path) -> None:
             assert texts[int(row["article_id"])][int(row["start"]) : int(row["end"])] == row["text"]
     with (tmp_path / "out" / "paragraphs.csv").open(encoding="utf-8") as f:
         assert sum(1 for _ in csv.DictReader(f)) == 60  # two paragraphs an article
+    with (tmp_path / "out" / "articles.csv").open(encoding="utf-8") as f:
+        assert all(row["corrected_per_1k_words"] == "" for row in csv.DictReader(f)), "no quality: no estimate"
+    with open_store(corpus) as store:
+        export(store, tmp_path / "fixed", "csv", quality=load_quality(None))
+    with (tmp_path / "fixed" / "articles.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert all(float(r["corrected_per_1k_words"]) >= 0 for r in rows)
+    assert any(float(r["corrected_per_1k_words"]) != float(r["per_1k_words"]) for r in rows)
 
 
 def test_dashboard_is_self_contained_and_escapes_article_text(tmp_path: Path) -> None:

@@ -290,7 +290,7 @@ def export_command(db: Path, fmt: str, output: Path) -> None:
     per article, span, paragraph, label, frame score), ready for pandas, R, DuckDB."""
 
     with open_store(db) as store:
-        counts = export(store, output, fmt)
+        counts = export(store, output, fmt, quality=load_quality(settings_of().model_dir))
     for name, n in counts.items():
         click.echo(f"unspin: wrote {output / f'{name}.{fmt}'} ({n} rows)", err=True)
 
