@@ -232,6 +232,8 @@ def finding(stats: GroupStats, i: int, j: int, label: str, what: str = "") -> st
     ci = f"95% CI {times(float(stats.ratio_low[i, j]))}–{times(float(stats.ratio_high[i, j]))}; {n:,} articles"
     ratio = times(float(stats.ratio[i, j]))
     if stats.flag(i, j):
+        if stats.detections[i, j] == 0:
+            return f"{name}: no {label} detected, less than the rest of the corpus (ratio {ci})"
         return f"{name}: {ratio} times the rest of the corpus for {label} ({ci})"
     return f"{name}: not shown to differ from the rest for {label} ({ratio} times, {ci})"
 
