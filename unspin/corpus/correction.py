@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Quality", "load_quality", "quality_of"]
+__all__ = ["Quality", "corpus_models", "load_quality", "quality_of"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,12 @@ def quality_of(meta: Mapping[str, Any]) -> Quality | None:
         unit=str(section.get("unit", "paragraph")),
         counts=counts,
     )
+
+
+def corpus_models(store: Any) -> list[str]:
+    """"id version" of every model whose analyses a corpus holds (read from the index)."""
+    return [m for (m,) in store.rows(
+        "SELECT DISTINCT model_id || ' ' || model_version FROM analyses ORDER BY 1")]  # fmt: skip
 
 
 def load_quality(model_dir: str | None) -> Quality | None:

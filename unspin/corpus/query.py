@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..report.labels import ABBREVIATIONS, technique_info
 from ..taxonomy import TECHNIQUE_NAMES, normalize_label
-from .correction import Corrected, Quality, correct, correct_total
+from .correction import Corrected, Quality, corpus_models, correct, correct_total
 from .stats import ALPHA, MIN_ARTICLES, GroupStats, Resampler, Trend, bootstrap_groups, trend
 from .store import Store
 from .tables import write_table
@@ -356,7 +356,7 @@ def quality_note(store: Store, quality: Quality | None) -> tuple[Quality | None,
     if quality is None:
         return None, ("not available: the model has no held-out quality counts "
                       "(python -m unspin.train.quality --write MODEL/model.json)")  # fmt: skip
-    models = list(store.status(None).by_model)
+    models = corpus_models(store)
     if models != [quality.model]:
         return None, (f"not available: the quality counts are for model {quality.model}, this corpus "
                       f"was analysed by {', '.join(models) or 'no model'}")  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..taxonomy import GENRE_NAMES
-from .correction import Quality
+from .correction import Quality, corpus_models
 from .records import CorpusArticle, Findings
 from .store import Store
 
@@ -108,7 +108,7 @@ def _corrected(store: Store, quality: Quality | None) -> dict[int, float] | None
     """Per article, the estimated true detections (each technique's count times its
     precision / recall; techniques without an estimate left out): empty without quality
     counts for the model that analysed the corpus (None)."""
-    if quality is None or list(store.status(None).by_model) != [quality.model]:
+    if quality is None or corpus_models(store) != [quality.model]:
         return None
     factor = {t: quality.factor(t) for t in quality.counts}
     out: dict[int, float] = {}
