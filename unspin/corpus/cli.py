@@ -273,6 +273,9 @@ def _table(result: Breakdown) -> str:
     Console(file=buf, width=max(100, 20 + max((len(str(r["group"])) for r in rows), default=0) + 110),
             no_color=True, highlight=False).print(table)
     notes = [r["finding"] for r in rows if r["different"]] if not periods else [result.trend_text() or ""]
+    small = [f"{r['group']} ({r['articles']})" for r in rows if r["articles"] < summary["min_articles"]]
+    if small and not periods:
+        notes.append(f"Too few articles to compare (at least {summary['min_articles']}): {', '.join(small)}.")
     buf.write("".join(f"{n}\n" for n in notes if n))
     buf.write(f"Method: {summary['method']}.\n* Corrected: {summary['corrected']}.\n")
     return buf.getvalue()
