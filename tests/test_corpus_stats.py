@@ -153,3 +153,17 @@ def test_ties_count_against_a_claim() -> None:
     satire[[5, 9]] = 1
     p = permutation_test(satire, np.ones(300), [np.arange(20, 78), np.arange(78, 140)])
     assert np.all(p == 1.0)
+
+
+def test_quality_counts_paragraph_labels_per_technique() -> None:
+    from unspin.train.data import LabeledArticle
+    from unspin.train.quality import paragraph_counts
+
+    article = LabeledArticle(id="1", text="a\nb\nc", lines=[(0, 0, 1), (1, 2, 3), (2, 4, 5)],
+                             paragraph_labels={0: ["Loaded_Language"], 1: ["Doubt", "Loaded_Language"], 2: []})  # fmt: skip
+    predicted = [{0: ["Loaded_Language", "Doubt"], 1: ["Loaded_Language"], 2: ["Slogans"]}]
+    counts = paragraph_counts(predicted, [article])
+    assert counts["Loaded_Language"] == {"tp": 2, "fp": 0, "fn": 0}
+    assert counts["Doubt"] == {"tp": 0, "fp": 1, "fn": 1}
+    assert counts["Slogans"] == {"tp": 0, "fp": 1, "fn": 0}
+    assert quality_of({"quality": {"techniques": counts}}) is not None
