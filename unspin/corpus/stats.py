@@ -266,6 +266,8 @@ def bootstrap_groups(
     zero = sums[:, 1:] == 0
     draws = poisson_draws(sums[:, 1:], b, seed + 1)  # [B, G, M]
     low, high = _widen(low, high, _ratio(draws, sums[None, :, :1], per), level, zero)
+    if per == 1.0 and n and np.all(words == 1):  # shares of articles: never above all of them
+        high = np.minimum(high, 1.0)
     ratio = ratio_low = ratio_high = None
     if rest:
         others = total[None, :] - sums
