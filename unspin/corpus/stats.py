@@ -5,9 +5,8 @@ units: one angry op-ed is many detections. It is the Poisson bootstrap (each art
 counts Poisson(1) times in each resample), the large-sample form of drawing n of n
 articles with replacement, which is cheap to draw for millions of articles. Every
 resample is one set of article weights shared by every group, so the difference between a
-group and the rest of the corpus, or between two groups, is bootstrapped from the same
-draws and gets an honest interval too. A difference whose interval holds zero is noise as
-far as this corpus can tell.
+group and the rest of the corpus, or between two groups, and their ratio, are bootstrapped
+from the same draws and get honest intervals too.
 
 The rate of a group is its detections over its words (a ratio estimator, so a long article
 weighs more than a short one), times 1,000. Intervals are percentile intervals, widened to
