@@ -262,7 +262,7 @@ def _pairs(stats: GroupStats, measures: list[Measure], counts: np.ndarray, words
             if math.isnan(float(diff[j])):
                 continue
             lo, hi = float(low[j]), float(high[j])
-            clear = bool(q[k, j] <= ALPHA)
+            clear = bool(q[k, j] <= ALPHA and (lo > 0 or hi < 0))  # the test, and an interval that agrees
             with np.errstate(all="ignore"):
                 ratio = float(stats.rate[a, j] / stats.rate[b, j])
             small = min(int(stats.articles[a]), int(stats.articles[b])) < MIN_ARTICLES
