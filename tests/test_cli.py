@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURES, LocalServer
+from conftest import FIXTURES, PRIVATE_URLS, LocalServer
 
 import unspin.cli as cli_module
 from unspin import __version__
@@ -134,16 +134,7 @@ def test_local_server_refused_without_allow_private(http_server: LocalServer) ->
     assert http_server.requests == []
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://127.0.0.1/",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[::1]/",
-        "http://2130706433/",
-        "file:///etc/passwd",
-    ],
-)
+@pytest.mark.parametrize("url", [*PRIVATE_URLS, "file:///etc/passwd"])
 def test_dangerous_urls_are_refused(url: str) -> None:
     result = run("analyze", url)
     assert_one_error(result, r"Refusing to fetch .*(private, local or reserved|only http)")

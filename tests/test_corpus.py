@@ -246,6 +246,11 @@ def test_breakdown_by_outlet_month_and_technique(corpus: Path) -> None:
             assert r["corrected_low"] <= r["corrected_per_1k_words"] <= r["corrected_high"]
             assert r["corrected_high"] > r["corrected_low"]
         assert fixed.summary()["corrected"].startswith("an estimate")
+        # the counts are of every detection: a min_score that hides some leaves no estimate
+        strict = breakdown(store, "outlet", technique="LL", resamples=200, quality=quality,
+                           filters=Filters(min_score=0.01))  # fmt: skip
+        assert all(r["corrected_per_1k_words"] is None for r in strict.rows())
+        assert strict.summary()["corrected"].startswith("not available: the quality counts are for every detection")
     assert resolve_technique("name_calling") == "Name_Calling-Labeling"
     with pytest.raises(InputError, match="Unknown technique"):
         resolve_technique("shouting")

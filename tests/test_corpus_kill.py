@@ -1,12 +1,16 @@
-"""`corpus add` killed with SIGKILL at random moments, then resumed, ends exactly where an
-uninterrupted run does: same articles, same analyses, same errors, nothing twice.
+"""`corpus add` stopped every way it can be, then resumed, ends exactly where an
+uninterrupted run does: same articles, same analyses, same errors, nothing twice. Killed
+with SIGKILL at random moments; stopped with Ctrl-C or SIGTERM, it ends within 2 s, says how
+many articles it kept and leaves no process behind; with only its main process killed, its
+workers end within seconds and the next run takes the database over.
 
-Real `unspin corpus add` on 2 worker processes, over >= 2,000 short articles cut from the
-SemEval training articles in ../shared (skipped when absent); nothing of them is kept.
+Real `unspin corpus add` on 2 worker processes, over short articles cut from the SemEval
+training articles in ../shared (skipped when absent); nothing of them is kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -17,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from corpus_helpers import corpus_rows, dump, training_articles, write_jsonl
+from corpus_helpers import corpus_rows, dump, stop_budget, training_articles, write_jsonl
 
 FILES = training_articles()
 pytestmark = [
@@ -43,6 +47,45 @@ def _default_sigint() -> None:
     """Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a job in
     the background of a shell): Python then turns it into KeyboardInterrupt."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _alive(group: int) -> list[int]:
+    """The processes of a process group that are still running (zombies do not count:
+    where nothing reaps orphans they stay listed, but hold nothing)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # it ended while being read
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def _analysed(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+        try:
+            return int(con.execute("SELECT count(*) FROM analyses").fetchone()[0])
+        except sqlite3.OperationalError:  # the schema is not written yet
+            return 0
+
+
+def _once_some_are_stored(proc: subprocess.Popen[bytes], db: Path) -> None:
+    deadline = time.monotonic() + 300
+    while _analysed(db) < 10:
+        assert proc.poll() is None, "it finished before it could be stopped"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def _gone_within(group: int, seconds: float) -> None:
+    started = time.monotonic()
+    while _alive(group):
+        assert time.monotonic() - started < seconds, f"left behind: {_alive(group)}"
+        time.sleep(0.05)
 
 
 def _run(db: Path, source: Path) -> float:
@@ -102,3 +145,81 @@ def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(tmp_path: Path
     assert len(expected["errors"]) >= 2
     for table in expected:
         assert got[table] == expected[table], f"{table} differs after kills (s, stored) {kills}"
+
+
+N_SMALL = 300
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(a table of N_SMALL articles, the database an uninterrupted run makes of it)."""
+    assert FILES is not None
+    folder = tmp_path_factory.mktemp("small")
+    rows = corpus_rows(FILES, N_SMALL, words=60)
+    rows[5]["text"] = ""
+    source = write_jsonl(folder / "corpus.jsonl", rows)
+    _run(folder / "clean.db", source)
+    return source, folder / "clean.db"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGTERM to the main process"])
+def test_ctrl_c_or_sigterm_stops_within_2_s_keeps_and_says_what_it_finished(
+    how: str, small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, clean = small
+    db = tmp_path / "stopped.db"
+    proc = _add(db, source)
+    _once_some_are_stored(proc, db)
+    budget = stop_budget()
+    if how.startswith("SIGINT"):
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal sends Ctrl-C
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # as `kill PID` does
+    stopped = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    _gone_within(proc.pid, budget - (time.monotonic() - stopped))
+    took = time.monotonic() - stopped
+    assert took < budget, f"stopping took {took:.1f} s"
+    kept = _analysed(db)
+    assert 0 < kept < N_SMALL - 1
+    assert f"keeps the {kept:,} articles analysed by this run".encode() in err, err.decode()
+    _run(db, source)
+    assert dump(db) == dump(clean)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_sigkill_of_the_main_process_only_ends_its_workers_and_frees_the_database(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, clean = small
+    db = tmp_path / "orphaned.db"
+    proc = _add(db, source)
+    _once_some_are_stored(proc, db)
+    os.kill(proc.pid, signal.SIGKILL)  # the workers and the fork server are not told
+    proc.wait()
+    _gone_within(proc.pid, stop_budget(5.0))
+    _run(db, source)  # fails if the database were still locked
+    assert dump(db) == dump(clean)
+
+
+def test_a_long_article_holds_back_nothing(tmp_path: Path) -> None:
+    """Analyses are written as they finish: while one worker reads a very long first
+    article, the other's short ones are stored, and a stop keeps them."""
+    assert FILES is not None
+    rows = corpus_rows(FILES, 200)
+    long_text = "\n\n".join(f.read_text("utf-8") for f in FILES[:60])  # tens of thousands of words
+    rows.insert(0, {"text": long_text, "outlet": "Long Read", "date": "2023-01-01"})
+    source = write_jsonl(tmp_path / "corpus.jsonl", rows)
+    db = tmp_path / "long.db"
+    proc = _add(db, source)
+    _once_some_are_stored(proc, db)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        first = con.execute("SELECT id, words FROM articles ORDER BY id LIMIT 1").fetchone()
+        analysed = {r[0] for r in con.execute("SELECT article_id FROM analyses")}
+    assert first[1] > 20_000
+    assert first[0] not in analysed and len(analysed) >= 10

@@ -139,6 +139,16 @@ def test_rates_corrected_for_the_models_errors() -> None:
     assert correct(s.detections.astype(float), s.words, s.replicates, ["Doubt"], q) is None
 
 
+def test_quality_read_from_the_model_meta() -> None:
+    from unspin.model import DEFAULT_DIR
+    from unspin.model.meta import read_meta
+
+    meta = read_meta(DEFAULT_DIR)
+    q = quality_of(meta)
+    assert q is not None and q.model == f"{meta.id} {meta.version}"
+    assert q == quality_of(meta.to_dict()), "a ModelMeta and its parsed model.json read alike"
+
+
 def test_topic_names_use_informative_words() -> None:
     from unspin.corpus.topics import _tokens
 

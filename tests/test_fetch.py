@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import hostile_servers as hs
 import pytest
-from conftest import LocalServer
+from conftest import PRIVATE_URLS, LocalServer
 
 import unspin.fetch as fetch_module
 from unspin.config import Settings
@@ -28,10 +28,7 @@ PAGE = "<html><body><p>Hello from the local server.</p></body></html>"
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1/",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[::1]/",
-        "http://2130706433/",
+        *PRIVATE_URLS,
         "http://0x7f.1/",
         "http://127.1/",
         "http://0/",

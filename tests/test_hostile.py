@@ -246,7 +246,7 @@ def run_api(case: Case, local: Local, tmp_path: Path) -> Outcome:
         if case.text is not None and case.data is None:
             analyses: list[Analysis] = [unspin.analyze(case.text, settings=settings)]
         else:
-            articles = unspin.load(_on_disk(case, local, tmp_path), settings=settings)
+            articles = unspin.load_articles(_on_disk(case, local, tmp_path), settings=settings)
             analyses = [unspin.analyze(a, settings=settings) for a in articles]
     except UnspinError as err:
         return Outcome(False, error=str(err), outputs=[str(err)])

@@ -25,7 +25,7 @@ def test_rss_entries_with_content(settings: Settings) -> None:
     assert first.url == "https://valley-courier.example/news/tram-line-vote"
     assert first.id == "https://valley-courier.example/news/tram-line-vote"
     assert "ending a two-year debate" in first.text
-    assert first.paragraph_text(first.paragraphs[0]) == first.title
+    assert first.text[first.paragraphs[0].start : first.paragraphs[0].end] == first.title
 
 
 def test_atom_entry(settings: Settings) -> None:

@@ -24,7 +24,7 @@ def test_news_page_keeps_metadata_and_drops_boilerplate() -> None:
     for boilerplate in ("Subscribe", "cookies", "Privacy policy", "Most read", "newsletter"):
         assert boilerplate not in text
     # SemEval layout: title on line 1, then one paragraph per line
-    assert article.paragraph_text(article.paragraphs[0]) == article.title
+    assert article.text[article.paragraphs[0].start : article.paragraphs[0].end] == article.title
     assert article.paragraphs[0].line == 1
     assert len(article.paragraphs) == 7
     assert text.count(article.title) == 1  # the <h1> is not repeated
@@ -40,7 +40,7 @@ def test_malformed_html_is_handled() -> None:
     article = from_html((FIXTURES / "malformed.html").read_text(encoding="utf-8"))
     assert "three new bus lanes" in article.text
     assert "Work will start in May" in article.text
-    assert all(article.paragraph_text(p).strip() for p in article.paragraphs)
+    assert all(article.text[p.start : p.end].strip() for p in article.paragraphs)
 
 
 @pytest.mark.parametrize(

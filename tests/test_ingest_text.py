@@ -15,7 +15,7 @@ from unspin.ingest.text import from_parts, semeval_id
 
 
 def texts(article: Article) -> list[str]:
-    return [article.paragraph_text(p) for p in article.paragraphs]
+    return [article.text[p.start : p.end] for p in article.paragraphs]
 
 
 def test_blank_lines_separate_paragraphs_and_wrapped_lines_stay_together() -> None:
@@ -74,9 +74,9 @@ def test_semeval_fixture_lines_and_offsets() -> None:
     assert article.title == "Ferry service resumes after storm repairs"
     lines = text.split("\n")
     for p in article.paragraphs:
-        assert article.paragraph_text(p) == lines[p.line - 1].strip()
+        assert article.text[p.start : p.end] == lines[p.line - 1].strip()
     # offsets are code points: the emoji and curly quotes count as one character each
-    quote = article.paragraph_text(article.paragraphs[3])
+    quote = article.text[article.paragraphs[3].start : article.paragraphs[3].end]
     assert quote.startswith("“We were worried") and quote.endswith("🙂")
     assert article.text is text  # kept as given, not copied or normalised
 
@@ -139,7 +139,7 @@ def _check_partition(article: Article) -> None:
     for i, p in enumerate(article.paragraphs):
         chunk = text[p.start : p.end]
         assert p.index == i
-        assert chunk == article.paragraph_text(p)
+        assert chunk == article.text[p.start : p.end]
         assert chunk, "empty paragraph"
         assert chunk == chunk.strip(), "paragraph not stripped"
         assert p.start > previous_end, "paragraphs overlap or are out of order"
@@ -164,7 +164,7 @@ def test_from_semeval_paragraphs_partition_the_text(text: str) -> None:
     lines = text.split("\n")
     for p in article.paragraphs:
         assert p.line is not None
-        assert article.paragraph_text(p) in lines[p.line - 1]
+        assert article.text[p.start : p.end] in lines[p.line - 1]
 
 
 # -- the real SemEval data, when the shared checkout is there ---------------------------

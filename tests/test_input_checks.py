@@ -71,8 +71,8 @@ def test_a_surrogate_never_reaches_the_tokenizer() -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: unspin.load(42),  # type: ignore[arg-type]
-        lambda: unspin.load(None),  # type: ignore[arg-type]
+        lambda: unspin.load_articles(42),  # type: ignore[arg-type]
+        lambda: unspin.load_articles(None),  # type: ignore[arg-type]
         lambda: unspin.compare("two texts"),  # type: ignore[arg-type]
         lambda: unspin.compare([BODY]),
         lambda: list(unspin.analyze_many(BODY)),  # type: ignore[arg-type]
@@ -86,7 +86,8 @@ def test_other_entries_check_their_arguments(call: object) -> None:
 def test_a_path_object_loads(tmp_path: Path) -> None:
     path = tmp_path / "story.txt"
     path.write_text(BODY, encoding="utf-8")
-    assert unspin.load(path)[0].text == BODY
+    assert unspin.load_articles(path)[0].text == BODY
+    assert unspin.load(path) == unspin.load_articles(path)  # the old name still works
 
 
 def test_valid_text_is_analysed() -> None:

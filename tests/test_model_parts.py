@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from unspin.evaluation import SpanCounts, macro_f1_single, merge_spans, multilabel_f1
-from unspin.model.decode import decode_article, repeated_words, with_evidence
+from unspin.model.decode import decode_article, with_evidence, word_roles
 from unspin.model.heads import Heads
 from unspin.model.runtime import inference_session
 from unspin.model.windows import ownership, plan_windows, stitch, token_paragraphs, window_batch
@@ -218,8 +218,10 @@ def test_best_threshold_picks_the_first_best_and_falls_back_when_nothing_scores(
 def test_repetition_is_shown_only_on_what_the_article_repeats() -> None:
     text = "the swamp wins . drain the swamp now , creator"
     offsets, words = _text_tokens(text)
-    assert repeated_words(text, offsets).tolist() == [
-        True, True, False, False, False, True, True, True, False, False]  # "the", "now": function words
+    content, repeatable = word_roles(text, offsets)
+    assert repeatable.tolist() == [  # "the", "now": function words; ".", ",": punctuation
+        True, True, False, True, False, True, True, True, True, False]
+    assert content.tolist() == [False, True, True, False, True, False, True, False, False, True]
     probs = np.zeros((len(words), 2))
     probs[-1] = 0.9  # "creator": used once, a Repetition run and the paragraph's peak for both
     probs[6] = [0.3, 0.3]  # the second "swamp"

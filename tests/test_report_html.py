@@ -26,6 +26,7 @@ from fixtures_reports import (
 from unspin.compare import compare
 from unspin.document import Analysis, Span
 from unspin.report.html import render_analyses, render_analysis, render_comparison
+from unspin.report.summary import summarize
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +218,7 @@ def test_comparison_page(pages: dict[str, str]) -> None:
     text = "".join(PageParser(html).text)
     assert "Comparing 3 articles" in text
     c = compare([oped(), report_article(), hostile()])
-    assert c.summary in text
+    assert summarize(c) in text
     assert html.count('data-live="category"') == 1 and 'data-doc="2"' in html
     assert "Where they differ" in text and "Stands out in" in text
 

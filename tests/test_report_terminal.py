@@ -115,7 +115,7 @@ def test_comparison() -> None:
 
 def test_comparison_narrow_and_filtered() -> None:
     console = _plain(60)
-    print_comparison(compare([oped(), report_article()]), console, min_score=0.9)
+    print_comparison(compare([oped(), report_article()], min_score=0.9), console)
     out = console.export_text()
     _fits(out, 60)
     assert "90% confidence or more" in out

@@ -96,7 +96,7 @@ def test_health_version_techniques(client: TestClient) -> None:
     }
     version = client.get("/api/version").json()
     assert version["unspin"] and version["model_id"] == "phrase-test-model"
-    assert version["model_version"] == "0" and version["schema_version"] == "1.0"
+    assert version["model_version"] == "0" and version["schema_version"] == "1.1"
     taxonomy = client.get("/api/techniques").json()
     assert len(taxonomy["techniques"]) == len(TECHNIQUES)
     assert all(t["definition"] for t in taxonomy["techniques"])
@@ -128,7 +128,7 @@ def test_analyze_text(client: TestClient) -> None:
     r = client.post("/api/analyze", json={"text": OP_ED})
     assert r.status_code == 200
     data = r.json()
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.1"
     assert data["model_id"] == "phrase-test-model"
     text = data["article"]["text"]
     assert text == OP_ED

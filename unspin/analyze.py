@@ -7,15 +7,15 @@ These are the public API's edge: given no settings, they read them from the envi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
+from .compare import Comparison, check_count, compare
 from .config import Settings, load_settings
 from .document import Analysis, Article
 from .errors import InputError, TooLargeError
-from .ingest import Source, Upload, check_text, from_text
-from .ingest import load as load_source
-from .model import Model
-from .model import load as load_model
+from .ingest import Source, Upload, check_text, from_text, load_source
+from .model import Model, load_model
 
 NO_MODEL_NOTE = (
     "No trained model is installed: this analysis has no technique, genre or frame detections."
@@ -32,13 +32,15 @@ def installed_model(settings: Settings | None = None) -> Model | None:
     return load_model(settings.model_dir, threads=settings.threads)
 
 
-def analyze_with(model: Model | None, article: Article) -> Analysis:
+def analyze_with(model: Model | None, article: Article, *, embedding: bool = False) -> Analysis:
     """``model``'s analysis of ``article``; without a model (none installed), an analysis
-    with no detections that says so. Every analysis in unspin is made here."""
+    with no detections that says so. Every analysis in unspin is made here. ``embedding``:
+    the analysis also holds the article's embedding (``Analysis.embedding``, never
+    serialised), from the same encoder pass: what the corpus's topics cluster by."""
     if model is None:
         return Analysis(article=article, notes=[NO_MODEL_NOTE])
     _check_tokens(model, article)
-    return model.analyze(article)
+    return model.analyze(article, embedding=True) if embedding else model.analyze(article)
 
 
 def _check_tokens(model: Model, article: Article) -> None:
@@ -91,7 +93,31 @@ def analyze_many(
         yield analyze_with(model, checked(article, settings))
 
 
-def load(source: Source, *, settings: Settings | None = None) -> list[Article]:
+def compare_articles(
+    items: Sequence[Analysis | Article | str],
+    *,
+    min_score: float | None = None,
+    model: Model | None = None,
+    settings: Settings | None = None,
+    **limits: Any,
+) -> Comparison:
+    """Compare articles (``unspin.compare``): texts and Articles are analysed first with
+    ``model``, by default the installed one; Analyses are compared as they are. Detections
+    scored below ``min_score`` (by default ``settings.min_score``) are not counted.
+    ``limits``: ``threshold``, ``ratio``, ``min_count`` of :func:`unspin.compare.compare`."""
+    check_count(items)
+    settings = settings if settings is not None else load_settings()
+    min_score = settings.min_score if min_score is None else min_score
+    if model is None and not all(isinstance(item, Analysis) for item in items):
+        model = installed_model(settings)
+    analyses = [
+        item if isinstance(item, Analysis) else analyze_with(model, checked(item, settings))
+        for item in items
+    ]
+    return compare(analyses, min_score=min_score, **limits)
+
+
+def load_articles(source: Source, *, settings: Settings | None = None) -> list[Article]:
     """Articles from any source the CLI takes: a file, folder, glob, URL, feed or "-"."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)

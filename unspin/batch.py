@@ -1,6 +1,7 @@
-"""Analyse many sources into a sink: the one loop the command line (every format), JSON
-Lines batches and the corpus tool go through (:func:`analyze_sources`); and the sink that
-makes a batch survive interruptions (:class:`ResultsFile`).
+"""Analyse many sources into a sink, in order (:func:`analyze_sources`): what the command line
+(every format) and JSON Lines batches go through, by way of the one loop over many articles
+(:func:`unspin.pool.run_tasks`, in this process); and the sink that makes a batch survive
+interruptions (:class:`ResultsFile`).
 
 :func:`analyze_to_jsonl` appends one complete line per analysis (flushed and fsynced) to its
 output, so a run that is stopped (Ctrl-C, a kill, a crash) loses at most the article it was
@@ -9,7 +10,8 @@ working on. Started again on the same output, it skips the articles already ther
 * the output is read first; complete lines are never dropped, and a last line cut short by
   a crash is removed (a last line that is complete but for its newline is kept);
 * every article has a key, and an article whose key is already in the output is skipped;
-* Ctrl-C during a write is held back until the line is complete, so the file stays valid.
+* Ctrl-C or SIGTERM during a write is held back until the line is complete, so the file
+  stays valid.
 
 The lines are exactly ``Analysis.to_dict()`` (see ``unspin/report/schema.json``) and load
 with :func:`unspin.report.jsonio.loads_jsonl`. The schema has no field for where an article
@@ -19,7 +21,8 @@ came from, so keys are computed from what the line holds:
   URL, or the entry's guid or link), so a page whose text changed between runs is not
   analysed twice;
 * anything else (a file, standard input): its source kind, id (the file name without its
-  suffix) and a hash of its exact text, so an edited file is analysed again.
+  suffix) and the first half of its content hash (:func:`unspin.document.content_hash`, the
+  corpus's key), so an edited file is analysed again.
 
 Identical keys are counted, not merged: two copies of one article among the inputs give two
 lines, and a resumed run skips as many as the output already holds.
@@ -28,12 +31,9 @@ lines, and a resumed run skips as many as the output already holds.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import signal
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,10 +42,11 @@ from typing import Protocol
 
 from .analyze import analyze_with, installed_model
 from .config import DEFAULT_SETTINGS, Settings
-from .document import Analysis, Article
+from .document import Analysis, Article, content_hash
 from .errors import InputError, UnspinError
 from .ingest import Item, Source, iter_items
 from .model import Model
+from .pool import InProcess, Task, lock, run_tasks, signals_held
 from .report.jsonio import check_version, dumps_analysis
 
 __all__ = [
@@ -121,8 +122,7 @@ class BatchResult:
 def _key(text: str, id: str, url: str | None, source_kind: str) -> str:
     if url:
         return "web " + (id or url)
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{source_kind} {id} {digest}"
+    return f"{source_kind} {id} {content_hash(text)[:32]}"
 
 
 def article_key(article: Article) -> str:
@@ -146,30 +146,6 @@ def _line_key(raw: bytes) -> str:
     return _key(article["text"], id, url, kind)
 
 
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C back until the block is done (main thread only; elsewhere a no-op)."""
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None or threading.current_thread() is not threading.main_thread():
-        yield  # a handler not set from Python cannot be put back: leave it alone
-        return
-    received: list[int] = []
-    try:
-        signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
-    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous != signal.SIG_IGN:
-                raise KeyboardInterrupt
-
-
 class ResultsFile:
     """A JSON Lines file of analyses as a :class:`Sink`: locked against a second run,
     repaired, its keys counted, and appended to line by line."""
@@ -177,6 +153,7 @@ class ResultsFile:
     def __init__(self, path: Path, *, resume: bool) -> None:
         self.path = path
         self.keys: Counter[str] = Counter()  # of the lines not yet matched by this run
+        self.added = 0  # lines this run wrote
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
         try:
             try:
@@ -188,7 +165,7 @@ class ResultsFile:
         except OSError as exc:
             raise UnspinError(f"Cannot write {path}: {exc.strerror or exc}.") from None
         try:
-            self._lock()
+            lock(self.fd, path, ", or write to another file")
             if not resume:
                 os.ftruncate(self.fd, 0)
             self._repair(self._scan())
@@ -197,19 +174,6 @@ class ResultsFile:
             self.close()
             raise
         self._dir_synced = not self.created
-
-    def _lock(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            return
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UnspinError(
-                f"{self.path} is being written by another unspin run: wait for it to finish, "
-                "or write to another file."
-            ) from None
 
     def _scan(self) -> tuple[int, bool]:
         """Count the keys of the complete lines; return how many bytes to keep and whether
@@ -257,7 +221,7 @@ class ResultsFile:
 
     def append(self, line: bytes) -> None:
         """Write one complete line and make it durable; on failure, remove what was written."""
-        with _sigint_held():
+        with signals_held():
             try:
                 self._write(line)
             except OSError as exc:
@@ -265,6 +229,7 @@ class ResultsFile:
                     os.ftruncate(self.fd, self.size)
                 raise UnspinError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
             self.size += len(line)
+            self.added += 1  # counted before a held-back Ctrl-C is acted on
             if not self._dir_synced:  # make the new file's name durable too
                 self._dir_synced = True
                 with contextlib.suppress(OSError, AttributeError):
@@ -325,37 +290,43 @@ def analyze_sources(
     on_error: ErrorHandler | None = None,
 ) -> BatchResult:
     """Read every input of ``sources`` (:func:`unspin.ingest.iter_items`), analyse each
-    article that ``sink`` does not hold yet, and add its analysis to ``sink``.
+    article that ``sink`` does not hold yet, and add its analysis to ``sink``, in order.
 
     An input or article that fails is counted, passed to ``on_error`` (by default: logged,
     or raised if it is not an UnspinError, i.e. a bug) and skipped; the others still go
     through. ``model``: by default the one ``settings`` name, loaded only if some article
-    needs analysing. KeyboardInterrupt passes through.
+    needs analysing. KeyboardInterrupt (Ctrl-C, SIGTERM) passes through.
     """
     result = BatchResult()
-    model_loaded = model is not None
-    for item in iter_items(sources, settings, skip=sink.has_input):
-        result.skipped += item.skipped
-        if item.error is not None:
-            result.unfound += not item.found
-            _failed(result, item.source, item.error, on_error)
-        for article in item.articles:
-            if sink.has(article):
-                result.skipped += 1
-                continue
-            if not model_loaded:
-                model, model_loaded = installed_model(settings), True
-            try:
-                analysis = analyze_with(model, article)
-            except Exception as err:
-                _failed(result, item.source, err, on_error)
-                continue
-            sink.add(analysis)
-            result.done += 1
-            result.notes.extend(n for n in analysis.notes if n not in result.notes)
-        if progress is not None:
-            progress(item)
+
+    def tasks() -> Iterator[Task[Article] | Item]:
+        for item in iter_items(sources, settings, skip=sink.has_input):
+            result.skipped += item.skipped
+            if item.error is not None:
+                result.unfound += not item.found
+                _failed(result, item.source, item.error, on_error)
+            for article in item.articles:
+                if sink.has(article):
+                    result.skipped += 1
+                else:
+                    yield Task(article, item.source)
+            yield item  # done: all its articles are through (this pool keeps their order)
+
+    def done(task: Task[Article], outcome: Analysis | Exception) -> None:
+        if isinstance(outcome, Exception):
+            _failed(result, task.context, outcome, on_error)
+            return
+        sink.add(outcome)
+        result.done += 1
+        result.notes.extend(n for n in outcome.notes if n not in result.notes)
+
+    pool = InProcess(_analysis, lambda: model if model is not None else installed_model(settings))
+    run_tasks(tasks(), pool, done, progress or (lambda _item: None))
     return result
+
+
+def _analysis(article: Article, model: Model | None) -> Analysis:
+    return analyze_with(model, article)
 
 
 def analyze_to_jsonl(

@@ -21,6 +21,7 @@ from rich.progress import Progress, TaskID
 
 from .analyze import analyze_with, installed_model
 from .batch import ResultsFile, analyze_sources
+from .calibrate import calibrate, check_output, from_feedback, read_semeval, write_model
 from .cli_common import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -28,18 +29,22 @@ from .cli_common import (
     bug_message,
     error,
     handle_errors,
+    min_score_option,
     one_line,
     settings_of,
     setup_logging,
 )
-from .compare import compare
+from .compare import MAX_ARTICLES, compare
 from .config import load_settings
 from .document import Article
 from .errors import InputError, UnspinError
+from .feedback import judgements
 from .ingest import Item, iter_items
+from .model.runtime import OnnxModel
 from .predict import article_files, write_predictions
 from .report.html import render_comparison
-from .report.jsonio import dumps
+from .report.jsonio import comparison_document, dumps
+from .report.levels import for_readers
 from .report.terminal import print_comparison
 from .report.writers import Writer, make_writer
 from .version import __version__
@@ -59,6 +64,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("unspin.server.cli:serve", "Start the local web app and JSON API (server extra)."),
     "corpus": ("unspin.corpus.cli:corpus",
                "Analyse many articles into a database; compare outlets, topics and months."),
+    "feedback": ("unspin.feedback.cli:feedback",
+                 "Confirm, dispute or add detections (kept on this machine); list, export."),
 }
 
 class LazyGroup(click.Group):
@@ -96,11 +103,14 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="unspin")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Use the model in this folder, e.g. one unspin calibrate wrote [UNSPIN_MODEL_DIR].")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, model_dir: str | None) -> None:
     """Show how a news article tries to persuade its reader: which persuasion techniques
     it uses and where, paragraph by paragraph, its genre and its frames."""
-    ctx.obj = load_settings()  # the one read of UNSPIN_* variables; commands refine it
+    # the one read of UNSPIN_* variables; commands refine it
+    ctx.obj = load_settings().with_options(model_dir=model_dir)
     setup_logging(ctx, ctx.obj.debug)
 
 
@@ -180,11 +190,10 @@ def _format_for(output: str | None, fmt: str | None, formats: tuple[str, ...] = 
     "-o", "--output", type=click.Path(allow_dash=True), default=None,
     help="Write to this file instead of stdout (for html: a directory gives one file per article).",
 )  # fmt: skip
-@click.option(
-    "--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-    help="Hide detections scored below this (0-1) [default: UNSPIN_MIN_SCORE or 0].",
-)  # fmt: skip
+@min_score_option()
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
+@click.option("--possible", is_flag=True, default=None,
+              help="Reports also show possible detections, not only likely ones [UNSPIN_SHOW_POSSIBLE].")
 @allow_private_option()
 @click.option(
     "--restart", is_flag=True,
@@ -197,6 +206,7 @@ def analyze_command(
     output: str | None,
     min_score: float | None,
     no_color: bool,
+    possible: bool | None,
     allow_private: bool,
     restart: bool,
 ) -> None:
@@ -214,8 +224,8 @@ def analyze_command(
       pbpaste | unspin analyze -
     """
     ctx = click.get_current_context()
-    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None)
-    threshold = settings.min_score if min_score is None else min_score
+    settings = settings_of(ctx).with_options(allow_private_urls=allow_private or None, min_score=min_score,
+                                             show_possible=possible or None)
     fmt = _format_for(output, fmt)
     if "-" in sources and sys.stdin.isatty():
         click.echo("unspin: reading an article from standard input; end it with Ctrl-D.", err=True)
@@ -225,7 +235,7 @@ def analyze_command(
     sink: ResultsFile | Writer = (
         ResultsFile(results, resume=not restart)
         if results is not None
-        else make_writer(fmt, output, threshold, no_color)
+        else make_writer(fmt, output, settings.min_score, no_color, settings.show_possible)
     )
     failures = _Failures(settings.debug)
     try:
@@ -234,8 +244,10 @@ def analyze_command(
                 sources, sink, settings=settings, progress=progress, on_error=failures
             )
     except KeyboardInterrupt:
-        if results is not None:
-            click.echo(f"unspin: {results} holds the analyses so far; run again to resume.", err=True)
+        if isinstance(sink, ResultsFile):
+            kept = sink.added
+            click.echo(f"unspin: stopped; {results} keeps the {kept:,} analys{'i' if kept == 1 else 'e'}s "
+                       "written by this run; run the same command to go on.", err=True)
         raise
     if fmt != "text":  # a text report shows its notes itself
         for note in result.notes:
@@ -254,13 +266,15 @@ def analyze_command(
               help="Output format [default: from -o's extension, else text].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Write to this file instead of stdout.")
-@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Count only detections scored at least this (0-1).")
+@min_score_option()
 @click.option("--no-color", is_flag=True, help="No colours in text output (also: NO_COLOR=1).")
+@click.option("--possible", is_flag=True, default=None,
+              help="Count possible detections too, not only likely ones [UNSPIN_SHOW_POSSIBLE].")
 @allow_private_option()
 @handle_errors
 def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | None,
-                    min_score: float | None, no_color: bool, allow_private: bool) -> None:
+                    min_score: float | None, no_color: bool, possible: bool | None,
+                    allow_private: bool) -> None:
     """Compare how two or more articles persuade: profiles side by side, the techniques one
     uses and the others avoid, the strongest evidence, genre and frames, and a summary.
 
@@ -269,30 +283,33 @@ def compare_command(sources: tuple[str, ...], fmt: str | None, output: str | Non
       unspin compare examples/op-ed.txt examples/report.txt
       unspin compare a.txt https://example.com/story.html -o comparison.html
     """
-    settings = settings_of().with_options(allow_private_urls=allow_private or None)
-    threshold = settings.min_score if min_score is None else min_score
+    settings = settings_of().with_options(allow_private_urls=allow_private or None, min_score=min_score,
+                                          show_possible=possible or None)
     fmt = _format_for(output, fmt, ("text", "json", "html"))
     articles: list[Article] = []
     for item in iter_items(sources, settings):
         if item.error is not None:
             raise item.error
         articles.extend(item.articles)
-    if not 2 <= len(articles) <= 10:
-        raise InputError(f"compare needs 2 to 10 articles; these sources hold {len(articles)}.")
+    if not 2 <= len(articles) <= MAX_ARTICLES:
+        raise InputError(
+            f"compare needs 2 to {MAX_ARTICLES} articles; these sources hold {len(articles)}."
+        )
     model = installed_model(settings)
-    comparison = compare([analyze_with(model, a) for a in articles], min_score=threshold)
+    comparison = compare([for_readers(analyze_with(model, a), possible=settings.show_possible)
+                          for a in articles], min_score=settings.min_score)
     for note in sorted({n for a in comparison.analyses for n in a.notes}):
         click.echo(f"unspin: note: {one_line(note)}", err=True)
     if fmt == "html":
-        text = render_comparison(comparison, min_score=threshold)
+        text = render_comparison(comparison)
     elif fmt == "json":
-        text = dumps(comparison.to_document()) + "\n"
+        text = dumps(comparison_document(comparison)) + "\n"
     else:
         to_file = output not in (None, "-")
         console = Console(record=to_file, file=io.StringIO() if to_file else None,
                           no_color=no_color or to_file or None, width=100 if to_file else None,
                           highlight=False)
-        print_comparison(comparison, console, min_score=threshold)
+        print_comparison(comparison, console)
         if not to_file:
             return
         text = console.export_text()
@@ -338,6 +355,64 @@ def version_command() -> None:
         click.echo("model: no model installed (analyses have no detections)")
     else:
         click.echo(f"model: {model.id} {model.version}")
+        made = model.meta.provenance if isinstance(model, OnnxModel) else None
+        if made:
+            click.echo(f"calibrated from {made['base_model']} on {made['articles']} articles "
+                       f"({made['source']}, {made['calibrated']})")
+
+
+@cli.command("calibrate")
+@click.argument("articles_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("spans_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--feedback", "feedback_db", is_flag=False, flag_value="", default=None, metavar="[DB]",
+              help="Learn from reader feedback instead (the store UNSPIN_FEEDBACK_DB names, or DB).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write the calibrated model to (then: UNSPIN_MODEL_DIR=FOLDER).")
+@handle_errors
+def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, feedback_db: str | None,
+                      out_dir: Path) -> None:
+    """Fit the model to your own labels: ARTICLES_DIR of article<ID>.txt files and SPANS_DIR of
+    article<ID>-labels-subtask-3.txt files (id, technique, start, end), in the SemEval layout,
+    or the judgements readers gave (--feedback). Thresholds and confidences are refitted and
+    cross-validated on those articles; the encoder is not retrained. Takes about a second per
+    article.
+
+    \b
+    Examples:
+      unspin calibrate articles/ labels/ -o ~/models/newsroom
+      unspin calibrate --feedback -o ~/models/newsroom
+      UNSPIN_MODEL_DIR=~/models/newsroom unspin analyze story.txt
+    """
+    settings = settings_of()
+    if (feedback_db is None) == (articles_dir is None or spans_dir is None):
+        raise InputError("Give ARTICLES_DIR and SPANS_DIR, or --feedback (see unspin calibrate --help).")
+    model = installed_model(settings)
+    if not isinstance(model, OnnxModel):
+        raise InputError("No model is installed to calibrate.")
+    check_output(model, out_dir)
+    if feedback_db is not None:
+        db = feedback_db or settings.feedback_db
+        if not db:
+            raise InputError("No feedback store is set: give --feedback DB or UNSPIN_FEEDBACK_DB.")
+        labelled, source = from_feedback(judgements(db)), f"reader feedback in {db}"
+    else:
+        assert articles_dir is not None and spans_dir is not None
+        labelled = read_semeval(articles_dir, spans_dir, settings=settings,
+                                problems=lambda m: click.echo(f"unspin: {m}", err=True))
+        source = f"{articles_dir} + {spans_dir}"
+    outcome = calibrate(model, labelled,
+                        progress=lambda i, n: click.echo(f"\ranalysing {i}/{n}", err=True, nl=i == n))
+    write_model(model, outcome, out_dir, source=source)
+    for note in outcome.notes:
+        click.echo(note, err=True)
+    click.echo(
+        f"Calibrated on {outcome.articles} articles ({outcome.paragraphs:,} paragraphs, "
+        f"{outcome.judgements:,} paragraph-technique judgements): out-of-fold score "
+        f"{outcome.base_f1:.3f} (base) -> {outcome.calibrated_f1:.3f} (paragraph micro-F1, averaged "
+        f"with span F1 where spans are annotated); thresholds scaled by {outcome.scale:.2f}, then "
+        f"moved {outcome.shrink:.0%} of the way to each technique's optimum on these labels.\n"
+        f"Wrote {out_dir}. Use it with UNSPIN_MODEL_DIR={out_dir} (or unspin --model {out_dir} ...)."
+    )
 
 
 # More commands (predict, compare, serve, train) are added here or in LAZY_COMMANDS above.

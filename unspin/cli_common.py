@@ -47,6 +47,15 @@ def allow_private_option(
     return click.option("--allow-private", is_flag=True, help=help)
 
 
+def min_score_option() -> Callable[[F], F]:
+    """``--min-score``: ``Settings.min_score`` for one command."""
+    return click.option(
+        "--min-score", type=click.FloatRange(0.0, 1.0), default=None,
+        help="Hide detections scored below this (0-1): they are neither shown nor counted "
+             "[default: UNSPIN_MIN_SCORE or 0].",
+    )  # fmt: skip
+
+
 def bug_message(exc: BaseException) -> str:
     return (
         f"unexpected {type(exc).__name__}: {exc}. This is a bug in unspin; please report it "

@@ -9,7 +9,10 @@ command line, :func:`unspin.server.create_app` and the defaults of the public fu
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 from .errors import UnspinError
@@ -33,13 +36,17 @@ class Settings:
     # Model
     model_dir: str | None = None  # None: the model shipped inside the package
     threads: int = 0  # threads of one analysis (ONNX Runtime intra-op); 0: one per core
-    min_score: float = 0.0  # hide detections below this calibrated score in reports
+    min_score: float = 0.0  # highlights of lower confidence are hidden and not counted, everywhere
+    show_possible: bool = False  # reports also show possible detections, not only likely ones
     # Server
     server_max_body_bytes: int = 6_000_000
     server_request_timeout: float = 60.0
     server_workers: int = 2
     server_read_timeout: float = 20.0  # for a client to send its request line and headers, then its body
     server_queue_seconds: float = 1.0  # model work a request may wait behind, else 503 + Retry-After
+    # Reader feedback: one SQLite file, never sent anywhere. None: load_settings() names the
+    # user data folder's (default_feedback_db); a server given None keeps no feedback.
+    feedback_db: str | None = None
     # Command line
     debug: bool = False  # show the traceback of a bug, and debug log lines
 
@@ -72,11 +79,30 @@ def _coerce(name: str, value: str, default: object) -> object:
     return value if value or default is not None else None  # empty: unset (model_dir)
 
 
+def default_feedback_db(environ: Mapping[str, str]) -> str:
+    """Where reader feedback is kept unless told otherwise: the user data folder of the
+    platform (``$XDG_DATA_HOME/unspin``, else ``~/.local/share/unspin``; on macOS
+    ``~/Library/Application Support/unspin``; on Windows ``%LOCALAPPDATA%\\unspin``)."""
+    home = Path(environ.get("HOME") or Path.home())
+    if sys.platform == "win32":
+        base = Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        xdg = environ.get("XDG_DATA_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else home / ".local" / "share"
+    return str(base / "unspin" / "feedback.sqlite")
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Defaults, then ``UNSPIN_<FIELD>`` environment variables, then explicit overrides."""
+    """Defaults, then ``UNSPIN_<FIELD>`` environment variables, then explicit overrides;
+    the feedback store, if still unset, in the user data folder."""
     env: dict[str, Any] = {}
     for f in fields(Settings):
         raw = os.environ.get(f"UNSPIN_{f.name.upper()}")
         if raw is not None:
             env[f.name] = _coerce(f.name, raw, f.default)
-    return replace(DEFAULT_SETTINGS, **env).with_options(**overrides)
+    settings = replace(DEFAULT_SETTINGS, **env).with_options(**overrides)
+    if settings.feedback_db is None:
+        settings = replace(settings, feedback_db=default_feedback_db(os.environ))
+    return settings

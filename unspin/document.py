@@ -7,10 +7,27 @@ exactly as read: nothing normalises it, so offsets stay valid against the source
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+
+# A detection is "likely" when its paragraph label's calibrated confidence reaches this:
+# right more often than not. Reports lead with likely detections; the rest are "possible".
+LIKELY = 0.5
+LEVELS = ("likely", "possible")
+
+
+def level_of(confidence: float) -> str:
+    """The level a reader is shown for a paragraph label's calibrated confidence."""
+    return "likely" if confidence >= LIKELY else "possible"
+
+
+def content_hash(text: str) -> str:
+    """What makes two articles the same article: SHA-256 (hex) of the exact text. The
+    corpus keys articles by it; a results file of ``unspin analyze`` keeps its first half."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -38,9 +55,6 @@ class Article:
     source_kind: str = "text"  # text | semeval | html | url | feed
     file: str | None = None  # the name (no folder) of the local file it was read from
     paragraphs: list[Paragraph] = field(default_factory=list)
-
-    def paragraph_text(self, paragraph: Paragraph) -> str:
-        return self.text[paragraph.start : paragraph.end]
 
     def paragraph_at(self, offset: int) -> Paragraph | None:
         """The paragraph containing character ``offset``, if any."""
@@ -71,6 +85,12 @@ class Span:
     start: int
     end: int
     score: float = 1.0
+    """Displayed confidence: the expected share of the span's characters that an annotator
+    would mark with this technique (1 for gold annotations)."""
+    level: str = "likely"
+    """``likely`` or ``possible``: the level of the paragraph label the span shows."""
+    evidence: list[str] = field(default_factory=list)
+    """The words that drove the detection, strongest first."""
 
     def text(self, article: Article) -> str:
         return article.text[self.start : self.end]
@@ -102,12 +122,33 @@ class Analysis:
     model_id: str | None = None
     model_version: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "no model installed: no detections"
+    levels: dict[str, Any] = field(default_factory=dict)
+    """What the model's likely and possible detections were measured to be worth on held-out
+    news (``labels_right``: the share of paragraph labels right; ``span_precision``: the mean
+    share of a highlight's characters an annotator marks), for the reports' legend."""
+    # the article's embedding (float16 bytes), only when asked for (the corpus's topics);
+    # not part of the serialised format
+    embedding: bytes | None = field(default=None, repr=False, compare=False)
 
     def spans_at_least(self, min_score: float) -> list[Span]:
         return [s for s in self.spans if s.score >= min_score]
 
+    def likely(self) -> Analysis:
+        """The same analysis with its likely detections only: what reports lead with."""
+        return dataclasses.replace(
+            self,
+            spans=[s for s in self.spans if s.level == "likely"],
+            paragraphs=[
+                ParagraphLabels(p.index, {t: v for t, v in p.techniques.items() if v >= LIKELY})
+                for p in self.paragraphs
+            ],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        for span, out in zip(self.spans, d["spans"], strict=True):
+            out["text"] = span.text(self.article)  # the quote, so a reader of the JSON need not slice
+        del d["embedding"]
         d["schema_version"] = SCHEMA_VERSION
         return d
 
@@ -115,6 +156,6 @@ class Analysis:
     def from_dict(cls, data: dict[str, Any]) -> Analysis:
         data = {k: v for k, v in data.items() if k != "schema_version"}
         data["article"] = Article.from_dict(data["article"])
-        data["spans"] = [Span(**s) for s in data.get("spans", [])]
+        data["spans"] = [Span(**{k: v for k, v in s.items() if k != "text"}) for s in data.get("spans", [])]
         data["paragraphs"] = [ParagraphLabels(**p) for p in data.get("paragraphs", [])]
         return cls(**data)

@@ -133,3 +133,40 @@ def best_threshold(
         if f > best_f:
             best_f, best_th = f, th
     return float(best_th), max(best_f, 0.0)
+
+
+# -- reliability: do displayed confidences mean what they say? ------------------------------
+
+def char_precision(start: int, end: int, gold: Sequence[tuple[int, int]]) -> float:
+    """The share of [start, end) inside the (merged) ``gold`` spans of one technique."""
+    inside = sum(max(0, min(end, ge) - max(start, gs)) for gs, ge in gold)
+    return inside / (end - start) if end > start else 0.0
+
+
+@dataclass
+class Bin:
+    low: float
+    high: float
+    count: int
+    mean_score: float
+    observed: float
+
+
+def reliability(scores: Sequence[float], targets: Sequence[float], width: float = 0.2) -> list[Bin]:
+    """Score bins of ``width``: how many detections, their mean displayed score and the
+    observed mean target (the share right, or the mean character precision)."""
+    x, y = np.asarray(scores, dtype=float), np.asarray(targets, dtype=float)
+    out = []
+    edges = np.round(np.arange(0.0, 1.0, width), 6)
+    for low in edges:
+        high = min(1.0, low + width)
+        inside = (x >= low) & ((x < high) | (high >= 1.0))
+        if inside.any():
+            out.append(Bin(float(low), float(high), int(inside.sum()), float(x[inside].mean()),
+                           float(y[inside].mean())))
+    return out
+
+
+def expected_calibration_error(bins: Sequence[Bin]) -> float:
+    total = sum(b.count for b in bins)
+    return sum(b.count * abs(b.mean_score - b.observed) for b in bins) / total if total else 0.0

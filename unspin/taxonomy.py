@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = [
+    "ABBREVIATIONS",
     "CATEGORIES",
     "FRAMES",
     "FRAME_NAMES",
@@ -600,6 +601,34 @@ CATEGORIES: dict[str, Category] = {c.key: c for c in _CATEGORY_LIST}
 TECHNIQUES: dict[str, Technique] = {t.name: t for t in _TECHNIQUE_LIST}
 FRAMES: dict[str, Frame] = {f.name: f for f in _FRAME_LIST}
 GENRES: dict[str, Genre] = {g.name: g for g in _GENRE_LIST}
+
+# Two-letter codes: markers where highlights must also read without colour (the terminal),
+# and a short way to name a technique in a corpus query ("NC").
+ABBREVIATIONS: dict[str, str] = {
+    "Appeal_to_Authority": "AA",
+    "Appeal_to_Popularity": "AP",
+    "Appeal_to_Values": "AV",
+    "Appeal_to_Fear-Prejudice": "AF",
+    "Flag_Waving": "FW",
+    "Causal_Oversimplification": "CO",
+    "False_Dilemma-No_Choice": "FD",
+    "Consequential_Oversimplification": "CQ",
+    "Straw_Man": "SM",
+    "Red_Herring": "RH",
+    "Whataboutism": "WH",
+    "Slogans": "SL",
+    "Appeal_to_Time": "AT",
+    "Conversation_Killer": "CK",
+    "Loaded_Language": "LL",
+    "Repetition": "RP",
+    "Exaggeration-Minimisation": "EM",
+    "Obfuscation-Vagueness-Confusion": "OV",
+    "Name_Calling-Labeling": "NC",
+    "Doubt": "DB",
+    "Guilt_by_Association": "GA",
+    "Appeal_to_Hypocrisy": "AH",
+    "Questioning_the_Reputation": "QR",
+}
 
 TECHNIQUE_NAMES: tuple[str, ...] = tuple(TECHNIQUES)
 FRAME_NAMES: tuple[str, ...] = tuple(FRAMES)

@@ -5,7 +5,7 @@ answer with a bootstrap confidence interval. See docs/corpus.md.
 
 from __future__ import annotations
 
-from .records import CorpusArticle, Findings, analyze_article, load_model
+from .records import CorpusArticle, Findings, analyze_article, corpus_model
 from .runner import AddResult, add
 from .sources import Columns, Metadata, load_outlet_map
 from .store import Status, Store, open_store
@@ -20,7 +20,7 @@ __all__ = [
     "Store",
     "add",
     "analyze_article",
-    "load_model",
+    "corpus_model",
     "load_outlet_map",
     "open_store",
 ]

@@ -10,14 +10,21 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import EXIT_INTERRUPTED, allow_private_option, error, handle_errors, settings_of
+from ..cli_common import (
+    EXIT_INTERRUPTED,
+    allow_private_option,
+    error,
+    handle_errors,
+    min_score_option,
+    settings_of,
+)
 from ..errors import UnspinError
 from .correction import load_quality
 from .dashboard import write_dashboard
 from .distributed import analyse_shards
 from .query import Breakdown, Filters, breakdown
 from .records import model_label
-from .runner import add
+from .runner import Interrupted, add
 from .sources import Columns, Metadata, count_inputs, load_outlet_map
 from .store import open_store
 from .tables import export, import_results
@@ -120,9 +127,10 @@ def add_command(db: Path, sources: tuple[str, ...], workers: int | None, text_co
         with _progress_bar(total, "Analysing") as advance:
             result = add(db, sources, settings=settings, meta=meta, workers=workers,
                          progress=advance)
-    except KeyboardInterrupt:
-        click.echo(f"unspin: {db} keeps every article finished; run the same command to go on.",
-                   err=True)
+    except Interrupted as stop:
+        kept = stop.result.analysed
+        click.echo(f"unspin: stopped; {db} keeps the {kept:,} article{'' if kept == 1 else 's'} "
+                   "analysed by this run; run the same command to go on.", err=True)
         click.get_current_context().exit(EXIT_INTERRUPTED)
     for source, message in result.errors[:20]:
         error(message if source in message else f"{source}: {message}")
@@ -166,9 +174,9 @@ def status_command(db: Path, as_json: bool) -> None:
 
 
 def _filters(outlet: tuple[str, ...], topic: tuple[str, ...], since: str | None,
-             until: str | None) -> Filters:
-
-    return Filters(outlets=tuple(outlet), topics=tuple(topic), since=since, until=until)
+             until: str | None, min_score: float | None) -> Filters:
+    min_score = settings_of().min_score if min_score is None else min_score
+    return Filters(outlets=tuple(outlet), topics=tuple(topic), since=since, until=until, min_score=min_score)
 
 
 def _filter_options(func: Callable[..., object]) -> Callable[..., object]:
@@ -178,7 +186,7 @@ def _filter_options(func: Callable[..., object]) -> Callable[..., object]:
                         help="Only articles published from DATE (YYYY, YYYY-MM or YYYY-MM-DD).")(func)
     func = click.option("--topic", multiple=True, help="Only articles of this topic (repeatable).")(func)
     func = click.option("--outlet", multiple=True, help="Only articles of this outlet (repeatable).")(func)
-    return func
+    return min_score_option()(func)
 
 
 @corpus.command("topics")
@@ -214,8 +222,8 @@ def topics_command(db: Path, rules: Path | None, clusters: int, seed: int) -> No
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @handle_errors
 def query_command(db: Path, by: str, technique: str | None, outlet: tuple[str, ...],
-                  topic: tuple[str, ...], since: str | None, until: str | None, fmt: str,
-                  output: Path | None, resamples: int, seed: int) -> None:
+                  topic: tuple[str, ...], since: str | None, until: str | None, min_score: float | None,
+                  fmt: str, output: Path | None, resamples: int, seed: int) -> None:
     """Detections per 1,000 words by outlet, topic, month, week or genre, each with a 95%
     interval, its ratio to the rest of the corpus and the rate corrected for the model's
     errors. "different": a permutation test, with the false discovery rate held at 5%
@@ -224,7 +232,7 @@ def query_command(db: Path, by: str, technique: str | None, outlet: tuple[str, .
     if fmt == "parquet" and output is None:
         raise UnspinError("--format parquet needs -o FILE.")
     with open_store(db) as store:
-        result = breakdown(store, by, technique=technique, filters=_filters(outlet, topic, since, until),
+        result = breakdown(store, by, technique=technique, filters=_filters(outlet, topic, since, until, min_score),
                            resamples=resamples, seed=seed, quality=load_quality(settings_of().model_dir))
     if fmt == "parquet":
         assert output is not None
@@ -345,12 +353,13 @@ def shards_command(shards: tuple[str, ...], output: Path, scheduler: str | None,
 @click.option("--seed", type=int, default=0, show_default=True)
 @handle_errors
 def report_command(db: Path, output: Path, outlet: tuple[str, ...], topic: tuple[str, ...],
-                   since: str | None, until: str | None, top: int, resamples: int, seed: int) -> None:
+                   since: str | None, until: str | None, min_score: float | None, top: int, resamples: int,
+                   seed: int) -> None:
     """Write a self-contained HTML dashboard: techniques by outlet, topic and over time,
     genre and frame mix, outlet comparisons and the most persuasive articles, every number
     with its bootstrap interval, and filters."""
 
     with open_store(db) as store:
-        write_dashboard(store, output, filters=_filters(outlet, topic, since, until),
+        write_dashboard(store, output, filters=_filters(outlet, topic, since, until, min_score),
                         resamples=resamples, seed=seed, top=top, quality=load_quality(settings_of().model_dir))
     click.echo(f"unspin: wrote {output}", err=True)

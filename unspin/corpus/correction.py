@@ -18,13 +18,17 @@ the corpus's articles are like the held-out ones (news, read as English).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..errors import ModelError
+from ..model import DEFAULT_DIR
+from ..model.meta import ModelMeta, read_meta
+from ..taxonomy import TECHNIQUE_NAMES
+from .stats import _interval, poisson_draws
 
 __all__ = ["Quality", "corpus_models", "load_quality", "quality_of"]
 
@@ -63,10 +67,14 @@ class Quality:
                 f"{self.articles} held-out articles ({self.source}); model {self.model}")  # fmt: skip
 
 
-def quality_of(meta: Mapping[str, Any]) -> Quality | None:
-    """The ``"quality"`` section of a model's metadata (its model.json), or None when it is
-    missing or malformed: the one place that reads it."""
-    section = meta.get("quality")
+def quality_of(meta: ModelMeta | Mapping[str, Any]) -> Quality | None:
+    """The ``"quality"`` section of a model's metadata (a :class:`ModelMeta`, or parsed
+    model.json), or None when it is missing or malformed: the one place that reads it."""
+    if isinstance(meta, ModelMeta):
+        section: Any = meta.quality
+        model = f"{meta.id} {meta.version}"
+    else:
+        section, model = meta.get("quality"), f"{meta.get('id', '?')} {meta.get('version', '?')}"
     if not isinstance(section, Mapping) or not isinstance(section.get("techniques"), Mapping):
         return None
     counts: dict[str, tuple[int, int, int]] = {}
@@ -79,7 +87,7 @@ def quality_of(meta: Mapping[str, Any]) -> Quality | None:
             return None
         counts[str(technique)] = (tp, fp, fn)
     return Quality(
-        model=f"{meta.get('id', '?')} {meta.get('version', '?')}",
+        model=model,
         source=str(section.get("source", "held-out articles")),
         articles=int(section.get("articles", 0) or 0),
         unit=str(section.get("unit", "paragraph")),
@@ -96,14 +104,10 @@ def corpus_models(store: Any) -> list[str]:
 def load_quality(model_dir: str | None) -> Quality | None:
     """The quality of the model in ``model_dir`` (None: the shipped one), read from its
     model.json without loading the model; None when there is none."""
-    from ..model import DEFAULT_DIR
-
-    path = Path(model_dir or DEFAULT_DIR) / "model.json"
     try:
-        meta = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+        return quality_of(read_meta(model_dir or DEFAULT_DIR))
+    except ModelError:
         return None
-    return quality_of(meta) if isinstance(meta, Mapping) else None
 
 
 @dataclass
@@ -133,7 +137,6 @@ def correct(
     interval holds the bootstrap, the Poisson uncertainty of the counts (as in
     :func:`unspin.corpus.stats.bootstrap_groups`) and that of precision and recall. None
     when no technique has an estimate."""
-    from .stats import _interval, poisson_draws
 
     g, b, _t = replicates.shape
     keep = [j for j, t in enumerate(techniques) if quality.estimable(t)]
@@ -174,8 +177,6 @@ def correct_total(
     weighted by the group's mix, with the factors drawn from their Beta posteriors and the
     mix from the counts' Poisson uncertainty: the article-level bootstrap is the total's, so
     no per-article counts per technique need to be read."""
-    from ..taxonomy import TECHNIQUE_NAMES
-    from .stats import _interval, poisson_draws
 
     g, b, _m = stats.replicates.shape
     names = list(TECHNIQUE_NAMES)

@@ -32,8 +32,8 @@ from markupsafe import Markup
 
 from ..report.charts import SERIES_COLORS, SERIES_DASHES
 from ..report.html import content_security_policy, render_analysis
-from ..report.labels import ABBREVIATIONS, frame_label, genre_label, technique_info
-from ..taxonomy import FRAME_NAMES, GENRE_NAMES
+from ..report.labels import frame_label, genre_label, technique_info
+from ..taxonomy import ABBREVIATIONS, FRAME_NAMES, GENRE_NAMES
 from ..version import __version__
 from .correction import Quality, correct
 from .query import (
@@ -203,7 +203,8 @@ def _frame_counts(store: Store, selection: Selection) -> np.ndarray:
     return out
 
 
-def _top_articles(store: Store, selection: Selection, top: int, href: Callable[[int], str | None]) -> list[dict[str, Any]]:
+def _top_articles(store: Store, selection: Selection, top: int, href: Callable[[int], str | None],
+                  min_score: float) -> list[dict[str, Any]]:
     if not len(selection):
         return []
     detections = selection.counts.sum(axis=1)
@@ -223,8 +224,9 @@ def _top_articles(store: Store, selection: Selection, top: int, href: Callable[[
         title, url, published = store.rows("SELECT title, url, published FROM articles WHERE id = ?", [article_id])[0]
         quote = store.rows(
             'SELECT s.technique, substr(a.text, s.start + 1, min(s."end" - s.start, 200)) FROM spans s '
-            "JOIN articles a ON a.id = s.article_id WHERE s.article_id = ? ORDER BY s.score DESC LIMIT 1",
-            [article_id],
+            "JOIN articles a ON a.id = s.article_id WHERE s.article_id = ? AND s.score >= ? "
+            "ORDER BY s.score DESC LIMIT 1",
+            [article_id, min_score],
         )
         techniques = [selection.techniques[j] for j in np.flatnonzero(selection.counts[i])]
         out.append({
@@ -367,7 +369,7 @@ def build_dashboard(
     """The dashboard as one HTML document. ``href(article_id)``: the link to an article's
     report (None: no link); ``quality``: the model's held-out counts, for corrected rates."""
     filters = filters or Filters()
-    quality, note = quality_note(store, quality)
+    quality, note = quality_note(store, quality, filters.min_score)
     selection = load_selection(store, filters)
     used = [j for j in range(len(selection.techniques)) if selection.counts[:, j].any()]
     measures = [Measure("all", "All techniques", "All")] + [
@@ -430,7 +432,7 @@ def build_dashboard(
         "genre_rows": _shares(genre_stats, GENRE_NAMES, genre_label),
         "frame_rows": _shares(frame_stats, FRAME_NAMES, frame_label),
         "pairs": _pairs(outlet_stats, measures, counts, words, members, seed),
-        "top": _top_articles(store, selection, top, href),
+        "top": _top_articles(store, selection, top, href, filters.min_score),
         "colors": SERIES_COLORS,
         "dashes": SERIES_DASHES,
         "models": ", ".join(f"{m} ({n})" for m, n in store.status(None).by_model.items()),
@@ -468,13 +470,14 @@ def write_dashboard(
         listed.append(article_id)
         return f"{folder.name}/article-{article_id}.html"
 
+    filters = filters or Filters()
     html = build_dashboard(store, filters=filters, resamples=resamples, seed=seed, top=top, href=href,
                            quality=quality)
     if listed:
         folder.mkdir(parents=True, exist_ok=True)
         for article_id in listed:
             (folder / f"article-{article_id}.html").write_text(
-                render_analysis(store.analysis(article_id)), encoding="utf-8"
+                render_analysis(store.analysis(article_id), min_score=filters.min_score), encoding="utf-8"
             )
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -2,8 +2,9 @@
 
 Each shard (a JSON Lines or Parquet file of articles, columns as for ``corpus add``) is one
 Dask task. The task reads its rows with the same reader as ``corpus add``, analyses each
-article with the same :func:`~unspin.corpus.records.analyze_article` (the model loaded once
-per worker process), and writes one Parquet file of results, under a temporary name then
+article with the same :func:`~unspin.corpus.records.analyze_article`, through the same loop
+(:func:`unspin.pool.run_tasks`, in the task's process; the model loaded once per worker
+process), and writes one Parquet file of results, under a temporary name then
 renamed. Shards whose result already exists are not sent again, so a run that was stopped
 goes on where it was. ``unspin corpus import DB RESULTS/*.parquet`` loads the results into
 a corpus database; DuckDB can also query them directly.
@@ -27,7 +28,8 @@ from typing import Any
 
 from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import InputError
-from .records import CorpusArticle, analyze_article, load_model, per_hour
+from ..pool import InProcess, Task, run_tasks
+from .records import CorpusArticle, Findings, analyze_article, corpus_model, per_hour
 from .sources import TABLE_SUFFIXES, Failure, Metadata, Skipped, iter_articles
 from .tables import result_row, result_schema
 
@@ -67,27 +69,29 @@ def analyse_shard(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    model = load_model(settings.model_dir)
     rows: list[dict[str, Any]] = []
-    ok = failed = 0
-    for event in iter_articles([shard], settings=settings, meta=meta):
-        if isinstance(event, Skipped):
-            continue
+
+    def done(task: Task[CorpusArticle], outcome: Findings | Exception) -> None:
+        if isinstance(outcome, Findings):
+            rows.append(result_row(task.payload, outcome))
+        else:  # recorded like corpus add does; one article never stops a shard
+            rows.append(result_row(task.payload, None, f"{type(outcome).__name__}: {outcome}"))
+
+    def other(event: Failure | Skipped) -> None:
         if isinstance(event, Failure):
             rows.append(result_row(CorpusArticle(content_hash="", text="", source=event.source), None, event.error))
-            failed += 1
-            continue
-        try:
-            rows.append(result_row(event, analyze_article(event, model)))
-            ok += 1
-        except Exception as err:  # recorded like corpus add does; one article never stops a shard
-            rows.append(result_row(event, None, f"{type(err).__name__}: {err}"))
-            failed += 1
+
+    events = (
+        Task(e) if isinstance(e, CorpusArticle) else e
+        for e in iter_articles([shard], settings=settings, meta=meta)
+    )
+    run_tasks(events, InProcess(analyze_article, lambda: corpus_model(settings)), done, other)
     target = Path(out_dir) / result_name(shard)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
     pq.write_table(pa.Table.from_pylist(rows, schema=result_schema()), tmp)
     os.replace(tmp, target)
-    return str(target), ok, failed
+    failed = sum(row["error"] is not None for row in rows)
+    return str(target), len(rows) - failed, failed
 
 
 def analyse_shards(

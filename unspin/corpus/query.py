@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..report.labels import ABBREVIATIONS, technique_info
-from ..taxonomy import TECHNIQUE_NAMES, normalize_label
+from ..report.labels import technique_info
+from ..taxonomy import ABBREVIATIONS, TECHNIQUE_NAMES, normalize_label
 from .correction import Corrected, Quality, corpus_models, correct, correct_total
 from .stats import ALPHA, MIN_ARTICLES, GroupStats, Resampler, Trend, bootstrap_groups, trend
 from .store import Store
@@ -49,12 +49,14 @@ COLUMNS = ("group", "articles", "words", "detections", "per_1k_words", "ci_low",
 
 @dataclass(frozen=True)
 class Filters:
-    """Which analysed articles a question is about; empty means all."""
+    """Which analysed articles a question is about (empty means all), and which of their
+    detections count: those scored at least ``min_score`` (``Settings.min_score``)."""
 
     outlets: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     since: str | None = None  # "YYYY-MM" or "YYYY-MM-DD", inclusive
     until: str | None = None
+    min_score: float = 0.0
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = ["1"], []
@@ -152,9 +154,10 @@ def load_selection(
     topics: bool = True,
 ) -> Selection:
     """The analysed articles that pass ``filters``, with detections per technique (or, with
-    ``techniques=None``, all detections in one column, without reading the spans), and with
-    ``topics``, the members of each topic."""
-    where, params = (filters or Filters()).where()
+    ``techniques=None``, all detections in one column, without reading the spans unless a
+    ``min_score`` leaves some out), and with ``topics``, the members of each topic."""
+    filters = filters or Filters()
+    where, params = filters.where()
     rows = store.rows(
         "SELECT a.id, a.words, coalesce(a.outlet, ?), a.month, a.week, coalesce(an.genre, ?), "
         f"an.detections FROM articles a JOIN analyses an ON an.article_id = a.id WHERE {where} "
@@ -163,8 +166,20 @@ def load_selection(
     )
     columns = list(zip(*rows, strict=True)) if rows else [()] * 7
     ids = np.array(columns[0], dtype=np.int64)
-    if techniques is None:
+    scored = ("s.score >= ?", [filters.min_score]) if filters.min_score > 0 else ("1", [])
+    if techniques is None and filters.min_score <= 0:
         counts = np.array(columns[6], dtype=np.float32).reshape(-1, 1)
+    elif techniques is None:
+        counts = np.zeros((len(ids), 1), dtype=np.float32)
+        joined = "JOIN articles a ON a.id = s.article_id" if params else ""
+        found = store.rows(
+            f"SELECT s.article_id, count(*) FROM spans s {joined} WHERE {scored[0]} AND {where} GROUP BY 1",
+            [*scored[1], *params],
+        ) if len(ids) else []  # fmt: skip
+        if found:
+            article_ids, n = zip(*found, strict=True)
+            at, ok = rows_of(ids, np.array(article_ids, dtype=np.int64))
+            counts[at[ok], 0] = np.array(n, dtype=np.float32)[ok]
     else:
         counts = np.zeros((len(ids), len(techniques)), dtype=np.float32)
         column = {t: j for j, t in enumerate(techniques)}
@@ -174,8 +189,8 @@ def load_selection(
         which = "1" if set(TECHNIQUE_NAMES) <= set(techniques) else f"s.technique IN ({marks})"
         found = store.rows(
             f"SELECT s.article_id, s.technique, count(*) FROM spans s {joined} "
-            f"WHERE {which} AND {where} GROUP BY 1, 2",
-            [*(techniques if which != "1" else ()), *params],
+            f"WHERE {which} AND {scored[0]} AND {where} GROUP BY 1, 2",
+            [*(techniques if which != "1" else ()), *scored[1], *params],
         ) if len(ids) else []  # fmt: skip
         if found:
             article_ids, names, n = zip(*found, strict=True)
@@ -351,11 +366,16 @@ def _num(value: float, digits: int = 4) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else round(value, digits)
 
 
-def quality_note(store: Store, quality: Quality | None) -> tuple[Quality | None, str]:
-    """The quality to correct with, if it fits the corpus, and what the corrected column says."""
+def quality_note(store: Store, quality: Quality | None, min_score: float = 0.0) -> tuple[Quality | None, str]:
+    """The quality to correct with, if it fits the corpus and the detections counted, and what
+    the corrected column says. The counts are of every detection the model makes, so they say
+    nothing about what is left once a ``min_score`` hides some."""
     if quality is None:
         return None, ("not available: the model has no held-out quality counts "
                       "(python -m unspin.train.quality --write MODEL/model.json)")  # fmt: skip
+    if min_score > 0:
+        return None, (f"not available: the quality counts are for every detection, and only those "
+                      f"scored {min_score:g} or more are counted here")  # fmt: skip
     models = corpus_models(store)
     if models != [quality.model]:
         return None, (f"not available: the quality counts are for model {quality.model}, this corpus "
@@ -384,6 +404,8 @@ def group_technique_counts(store: Store, filters: Filters, by: str, names: Seque
     if by == "topic":
         joins += " JOIN article_topics atp ON atp.article_id = a.id JOIN topics tp ON tp.id = atp.topic_id"
     where, params = filters.where()
+    if filters.min_score > 0:
+        where, params = f"s.score >= ? AND {where}", [filters.min_score, *params]
     out = np.zeros((len(names), len(TECHNIQUE_NAMES)))
     row = {n: i for i, n in enumerate(names)}
     column = {t: j for j, t in enumerate(TECHNIQUE_NAMES)}
@@ -411,7 +433,7 @@ def breakdown(
     ``quality``: the model's held-out counts, for the corrected rates."""
     filters = filters or Filters()
     technique = resolve_technique(technique)
-    quality, note = quality_note(store, quality)
+    quality, note = quality_note(store, quality, filters.min_score)
     selection = load_selection(store, filters, techniques=(technique,) if technique else None,
                                topics=by == "topic")  # fmt: skip
     if by == "topic" and not selection.topics:

@@ -7,26 +7,23 @@ the same rows for the same article and model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from ..document import Article, Paragraph
+from ..analyze import analyze_with, installed_model
+from ..config import Settings
+from ..document import Article, Paragraph, content_hash
 from ..errors import ModelError
-from ..model import DEFAULT_DIR
-from ..model.runtime import OnnxModel
+from ..model import DEFAULT_DIR, Model
 
 __all__ = [
     "CorpusArticle",
     "Findings",
     "analyze_article",
     "content_hash",
-    "load_model",
+    "corpus_model",
     "model_label",
     "per_hour",
 ]
@@ -35,11 +32,6 @@ __all__ = [
 def per_hour(articles: int, seconds: float) -> float:
     """A throughput in articles per hour."""
     return articles / seconds * 3600 if seconds else 0.0
-
-
-def content_hash(text: str) -> str:
-    """The key of an article: SHA-256 of its exact text."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _periods(published: str | None) -> tuple[str | None, str | None]:
@@ -118,57 +110,10 @@ class Findings:
         return f"{self.model_id} {self.model_version}"
 
 
-class _EncoderTap:
-    """The model's encoder session, summing the token states it returns: the article's
-    embedding then comes from the analysis's own encoder pass, at no extra cost."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.reset()
-
-    def reset(self) -> None:
-        self.total: np.ndarray | None = None
-        self.count = 0.0
-
-    def run(self, names: Any, feeds: dict[str, np.ndarray]) -> Any:
-        out = self.session.run(names, feeds)
-        mask = feeds["attention_mask"][..., None].astype(np.float32)
-        summed = (np.asarray(out[0], dtype=np.float32) * mask).sum(axis=(0, 1))
-        self.total = summed if self.total is None else self.total + summed
-        self.count += float(mask.sum())
-        return out
-
-    def embedding(self) -> bytes | None:
-        if self.total is None or not self.count:
-            return None
-        vector = self.total / self.count
-        norm = float(np.linalg.norm(vector)) or 1.0
-        return (vector / norm).astype(np.float16).tobytes()
-
-
-@dataclass
-class CorpusModel:
-    """A model loaded for corpus work in this process, with its encoder tapped."""
-
-    model: Any
-    tap: _EncoderTap
-
-    @property
-    def label(self) -> str:
-        return f"{self.model.id} {self.model.version}"
-
-
-_loaded: dict[str, CorpusModel] = {}
-
-
-def _model_dir(model_dir: str | None) -> Path:
-    return Path(model_dir) if model_dir else DEFAULT_DIR
-
-
 def model_label(model_dir: str | None) -> str:
     """"id version" of the model in ``model_dir`` (None: the shipped one), read from its
     model.json without loading it: the main process of ``corpus add`` only needs this."""
-    path = _model_dir(model_dir) / "model.json"
+    path = (Path(model_dir) if model_dir else DEFAULT_DIR) / "model.json"
     try:
         meta = json.loads(path.read_text("utf-8"))
         return f"{meta['id']} {meta['version']}"
@@ -180,30 +125,23 @@ def model_label(model_dir: str | None) -> str:
         raise ModelError(f"The model in {path.parent} is missing or broken ({err}).") from None
 
 
-def load_model(model_dir: str | None = None) -> CorpusModel:
-    """The model for corpus work, loaded once per process, single-threaded: corpus runs
-    use one process per core instead."""
-    key = str(_model_dir(model_dir).resolve())
-    if key not in _loaded:
-        model = OnnxModel(key, threads=1)
-        tap = _EncoderTap(model.session)
-        model.session = tap
-        _loaded[key] = CorpusModel(model, tap)
-    return _loaded[key]
+def corpus_model(settings: Settings) -> Model | None:
+    """The model for corpus work: the one ``settings`` name, single-threaded, since corpus
+    runs use one process per core instead (loaded once per process, by ``model.load``)."""
+    return installed_model(settings.with_options(threads=1))
 
 
-def analyze_article(article: CorpusArticle, model: CorpusModel) -> Findings:
-    """Analyse one article: the step every corpus path runs unchanged."""
-    model.tap.reset()
+def analyze_article(article: CorpusArticle, model: Model | None) -> Findings:
+    """Analyse one article, with its embedding: the step every corpus path runs unchanged."""
     doc = article.to_article()
-    analysis = model.model.analyze(doc)
+    analysis = analyze_with(model, doc, embedding=True)
     spans = []
     for s in analysis.spans:
         paragraph = doc.paragraph_at(s.start)
         spans.append((s.technique, s.start, s.end, s.score, paragraph.index if paragraph else None))
     return Findings(
-        model_id=analysis.model_id or model.model.id,
-        model_version=analysis.model_version or model.model.version,
+        model_id=analysis.model_id or "",
+        model_version=analysis.model_version or "",
         spans=spans,
         paragraph_labels=[
             (p.index, t, score) for p in analysis.paragraphs for t, score in p.techniques.items()
@@ -212,5 +150,5 @@ def analyze_article(article: CorpusArticle, model: CorpusModel) -> Findings:
         genre_scores=dict(analysis.genre_scores),
         frames=list(analysis.frames),
         frame_scores=dict(analysis.frame_scores),
-        embedding=model.tap.embedding(),
+        embedding=analysis.embedding,
     )

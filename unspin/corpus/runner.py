@@ -5,12 +5,14 @@ How that holds:
 
 * an article is keyed by the hash of its text; one already analysed by the current model
   is skipped, one analysed by an older model is analysed again (and only those);
-* articles go to worker processes (one model each, loaded once) in input order, and their
-  results are written back in that same order, so a run resumed after a kill writes the
-  same rows, under the same ids, as one that was never stopped;
+* each new article's row (its id) is written when it is read, in input order, and its
+  analysis whenever the worker processes (:func:`unspin.pool.run_tasks`) finish it: a long
+  article holds back nothing, and a run resumed after a kill writes the same rows, under
+  the same ids, as one that was never stopped;
 * writes are batched into transactions (every ``batch`` articles or ``commit_seconds``): a
   kill loses at most the open transaction, whose articles are simply analysed again; each
-  article's rows are written under a savepoint, so Ctrl-C commits only whole articles;
+  article's rows are written under a savepoint, so Ctrl-C or SIGTERM commits only whole
+  articles, and the workers end with the main process, however it ends;
 * a bad input or article is recorded in ``errors`` with its message and skipped; a later
   run tries it again, and removes the record once it succeeds.
 """
@@ -19,29 +21,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import UnspinError
-from .records import CorpusArticle, Findings, analyze_article, load_model, model_label, per_hour
+from ..pool import Task, Workers, lock, run_tasks
+from .records import CorpusArticle, Findings, analyze_article, model_label, per_hour
 from .sources import Failure, Metadata, Skipped, iter_articles
 from .store import Store
 
-__all__ = ["AddResult", "Progress", "add"]
+__all__ = ["AddResult", "Interrupted", "Progress", "add"]
 
 Progress = Callable[[int], None]
 """Called with how many more inputs (articles, failures, skips) are finished."""
-
-CHUNK = 4  # articles per task sent to a worker: fewer round trips, still fine-grained
 
 
 @dataclass
@@ -65,129 +60,6 @@ class AddResult:
             f"analysed {self.analysed}, skipped {self.skipped} already analysed, "
             f"{self.failed} failed ({self.seconds:.1f} s, {self.rate:,.0f} articles/hour)"
         )
-
-
-# -- worker processes --------------------------------------------------------------------
-
-_worker_model_dir: str | None = None
-
-
-def _die_with_parent() -> None:
-    """Linux: end this worker if the main process is killed, instead of lingering."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _init_worker(model_dir: str | None) -> None:
-    global _worker_model_dir
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    _die_with_parent()
-    _worker_model_dir = model_dir
-    load_model(model_dir)
-
-
-def _analyse_chunk(articles: list[CorpusArticle]) -> list[Findings | str]:
-    model = load_model(_worker_model_dir)
-    out: list[Findings | str] = []
-    for article in articles:
-        try:
-            out.append(analyze_article(article, model))
-        except UnspinError as err:
-            out.append(str(err))
-        except Exception as err:  # a bug, but one article must not stop the run
-            out.append(f"unexpected {type(err).__name__}: {err} (a bug in unspin; please report it)")
-    return out
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-# one process per core: numpy's BLAS in each must not start a thread per core as well
-# (oversubscribed, its threads spin and every worker slows down several times)
-_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-@contextlib.contextmanager
-def _one_thread_each() -> Iterator[None]:
-    """The environment the worker processes start with: one thread for every math library."""
-    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-    os.environ.update(_ONE_THREAD)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-class _Workers:
-    """A pool of model-holding processes, started only when something needs analysing."""
-
-    def __init__(self, workers: int, model_dir: str | None) -> None:
-        self.workers = workers
-        self.model_dir = model_dir
-        self.pool: ProcessPoolExecutor | None = None
-        self.answered = 0  # tasks this pool's workers finished: 0 when a pool breaks = cannot start
-
-    def submit(self, articles: list[CorpusArticle]) -> Future[list[Findings | str]]:
-        if self.pool is None:
-            # Workers fork from a server that imports unspin once, started with Ctrl-C
-            # ignored: they inherit that, so Ctrl-C stops the main process only, cleanly.
-            context = get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            with _sigint_ignored(), _one_thread_each():
-                forkserver.ensure_running()
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker,
-                initargs=(self.model_dir,),
-            )  # fmt: skip
-        return self.pool.submit(_analyse_chunk, articles)
-
-    def restart(self) -> None:
-        if self.answered == 0:
-            raise UnspinError(
-                "The worker processes stopped before analysing anything (see the messages "
-                "above: the model may not load); nothing was lost: fix the cause and run again."
-            )
-        self.close(wait=False)
-        self.answered = 0
-
-    def close(self, *, wait: bool = True) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=wait, cancel_futures=True)
-            self.pool = None
-
-
-# -- the ordered write-back ----------------------------------------------------------------
-
-
-@dataclass
-class _Entry:
-    """One step of the input, written back in input order."""
-
-    failure: Failure | None = None
-    done_source: str | None = None  # an input already analysed: clear an old error of it
-    articles: list[CorpusArticle] = field(default_factory=list)
-    future: Future[list[Findings | str]] | None = None
-    attempts: int = 0
-
-    @property
-    def size(self) -> int:
-        return len(self.articles) or 1
 
 
 class _Writer:
@@ -218,6 +90,9 @@ class _Writer:
         if self.pending >= self.batch or time.monotonic() - self.since >= self.seconds:
             self.commit()
 
+    def reserve(self, article: CorpusArticle) -> None:
+        self._one(lambda: self.store.reserve(article))
+
     def put(self, article: CorpusArticle, findings: Findings) -> None:
         self._one(lambda: self.store.put(article, findings))
 
@@ -233,24 +108,69 @@ class _Writer:
 
 
 @contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
+def _locked(path: Path) -> Iterator[None]:
     """One ``corpus add`` per database at a time (readers are never blocked)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: SQLite's own locking still keeps the file consistent
-        yield
-        return
     fd = os.open(path, os.O_RDONLY)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UnspinError(
-                f"{path} is being written by another unspin corpus run: wait for it to finish."
-            ) from None
+        lock(fd, path)
         yield
     finally:
         os.close(fd)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped ``add``; ``result``: what it did until then, all kept."""
+
+    def __init__(self, result: AddResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class _Run:
+    """One ``add``: which inputs to analyse, and where each outcome is written."""
+
+    def __init__(self, store: Store, writer: _Writer, result: AddResult, tick: Progress) -> None:
+        self.store, self.writer, self.result, self.tick = store, writer, result, tick
+        self.queued: set[str] = set()  # content hashes sent for analysis by this run
+
+    def tasks(self, events: Iterable[CorpusArticle | Failure | Skipped]) -> Iterator[object]:
+        """The articles to analyse as Tasks, each with its row reserved; the rest as is."""
+        for event in events:
+            if isinstance(event, CorpusArticle):
+                found = self.store.lookup(event.content_hash)
+                if event.content_hash in self.queued or (found is not None and found[1] == self.result.model):
+                    event = Skipped(event.source)  # a copy, or done by this model already
+                else:
+                    self.queued.add(event.content_hash)
+                    self.writer.reserve(event)
+                    yield Task(event)
+                    continue
+            yield event
+
+    def other(self, event: Failure | Skipped) -> None:
+        if isinstance(event, Skipped):
+            self.result.skipped += 1
+            self.writer.clear(event.source)
+        else:
+            self._failed(event.source, event.error, event.content_hash)
+        self.tick(1)
+
+    def done(self, task: Task[CorpusArticle], outcome: Findings | Exception) -> None:
+        article = task.payload
+        if isinstance(outcome, Findings):
+            self.writer.put(article, outcome)
+            self.result.analysed += 1
+        elif isinstance(outcome, UnspinError):
+            self._failed(article.source, str(outcome), article.content_hash)
+        else:  # a bug, but one article must not stop the run
+            message = f"unexpected {type(outcome).__name__}: {outcome} (a bug in unspin; please report it)"
+            self._failed(article.source, message, article.content_hash)
+        self.tick(1)
+
+    def _failed(self, source: str, message: str, content_hash: str | None) -> None:
+        self.writer.error(source, message, content_hash, self.result.model)
+        self.result.failed += 1
+        self.result.errors.append((source, message))
 
 
 def add(
@@ -269,113 +189,31 @@ def add(
     analysed (after a model upgrade). ``workers``: processes, by default one per core.
 
     Raises UnspinError only for the run as a whole (no model, the database unusable or busy);
-    KeyboardInterrupt passes through after committing every article finished so far.
+    Ctrl-C or SIGTERM raises :class:`Interrupted` (a KeyboardInterrupt) after committing
+    every article finished so far and stopping the worker processes.
     """
-    meta = meta or Metadata()
     sources = list(sources)
-    model = model_label(settings.model_dir)
-    result = AddResult(model=model)
+    result = AddResult(model=model_label(settings.model_dir))
     started = time.monotonic()
-    tick = progress or (lambda _n: None)
-    with Store(db, create=True) as store, _exclusive(store.path):
-        pool = _Workers(max(1, workers or os.cpu_count() or 1), settings.model_dir)
+    with Store(db, create=True) as store, _locked(store.path):
         writer = _Writer(store, batch, commit_seconds)
-        window: deque[_Entry] = deque()
-        in_flight = 0
-        limit = pool.workers * 3  # tasks queued ahead: keeps every worker busy, memory bounded
-
-        def write_head() -> None:
-            nonlocal in_flight
-            entry = window[0]
-            if entry.future is not None:
-                try:
-                    outcomes = entry.future.result()
-                except BrokenProcessPool:
-                    # a worker died (out of memory, a crash): start new ones and send again
-                    # what was in flight; a task that kills a worker twice is recorded as failed
-                    entry.attempts += 1
-                    pool.restart()
-                    for other in window:
-                        if other.future is not None and other is not entry:
-                            other.future = pool.submit(other.articles)
-                    if entry.attempts < 2:
-                        entry.future = pool.submit(entry.articles)
-                        return
-                    message = "its analysis stopped the worker process (out of memory?)"
-                    outcomes = [message] * len(entry.articles)
-                else:
-                    pool.answered += 1
-                in_flight -= 1
-                for article, outcome in zip(entry.articles, outcomes, strict=True):
-                    if isinstance(outcome, Findings):
-                        writer.put(article, outcome)
-                        result.analysed += 1
-                    else:
-                        writer.error(article.source, outcome, article.content_hash, model)
-                        result.failed += 1
-                        result.errors.append((article.source, outcome))
-            elif entry.failure is not None:
-                f = entry.failure
-                writer.error(f.source, f.error, f.content_hash, model)
-                result.failed += 1
-                result.errors.append((f.source, f.error))
-            elif entry.done_source is not None:
-                writer.clear(entry.done_source)
-            window.popleft()
-            tick(entry.size)
-
-        def push(entry: _Entry) -> None:
-            """Queue an entry, then write what is ready at the head, waiting on the head
-            while the workers have enough queued."""
-            nonlocal in_flight
-            window.append(entry)
-            in_flight += entry.future is not None
-            while window:
-                head = window[0].future
-                if head is None or head.done() or in_flight >= limit or len(window) > 4096:
-                    write_head()
-                else:
-                    break
-
-        chunk: list[CorpusArticle] = []
-
-        def flush() -> None:
-            if chunk:
-                push(_Entry(articles=list(chunk), future=pool.submit(list(chunk))))
-                chunk.clear()
-
-        pending: set[str] = set()
-        events: Iterable[CorpusArticle | Failure | Skipped] = (
-            iter_articles(sources, settings=settings, meta=meta,
-                          skip_url=lambda url: store.source_done(url, model))
-            if sources else store.stale_articles(model)
+        run = _Run(store, writer, result, progress or (lambda _n: None))
+        pool = Workers(max(1, workers or os.cpu_count() or 1), analyze_article, settings)
+        events = (
+            iter_articles(sources, settings=settings, meta=meta or Metadata(),
+                          skip_url=lambda url: store.source_done(url, result.model))
+            if sources else store.stale_articles(result.model)
         )  # fmt: skip
         try:
-            for event in events:
-                if isinstance(event, Skipped):
-                    result.skipped += 1
-                    flush()
-                    push(_Entry(done_source=event.source))
-                elif isinstance(event, Failure):
-                    flush()
-                    push(_Entry(failure=event))
-                else:
-                    found = store.lookup(event.content_hash)
-                    if event.content_hash in pending or (found is not None and found[1] == model):
-                        result.skipped += 1
-                        flush()
-                        push(_Entry(done_source=event.source))
-                        continue
-                    pending.add(event.content_hash)
-                    chunk.append(event)
-                    if len(chunk) >= CHUNK:
-                        flush()
-            flush()
-            while window:
-                write_head()
-        except BaseException:
+            run_tasks(run.tasks(events), pool, run.done, run.other)
+        except KeyboardInterrupt:
             writer.commit()  # every article written so far is whole: keep it
-            pool.close(wait=False)
+            pool.close(now=True)
+            result.seconds = time.monotonic() - started
+            raise Interrupted(result) from None
+        except BaseException:
+            store.rollback()  # a run that fails as a whole leaves the open transaction out
+            pool.close(now=True)
             raise
         writer.commit()
         pool.close()

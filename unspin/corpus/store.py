@@ -347,29 +347,37 @@ class Store:
         )
 
     # -- writing (inside a transaction) -----------------------------------------------------
+    def reserve(self, article: CorpusArticle) -> tuple[int, bool]:
+        """Store one article, with no analysis yet, unless it is stored: (its id, whether
+        it is new). ``corpus add`` reserves articles in input order, so ids do not depend
+        on which analysis finishes first."""
+        q = self.db.execute
+        row = q("SELECT id FROM articles WHERE content_hash = ?", (article.content_hash,)).fetchone()
+        if row is not None:
+            return int(row[0]), False
+        article_id = q(
+            "INSERT INTO articles (content_hash, text, title, url, outlet, domain, published, "
+            "month, week, language, words, source, source_kind, external_id, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.content_hash, article.text, article.title, article.url,
+                article.outlet, article.domain, article.published, article.month,
+                article.week, article.language, article.words, article.source,
+                article.source_kind, article.external_id, _now(),
+            ),
+        ).lastrowid  # fmt: skip
+        assert article_id is not None
+        self.db.executemany(
+            'INSERT INTO paragraphs (article_id, paragraph, start, "end") VALUES (?, ?, ?, ?)',
+            [(article_id, i, s, e) for i, (s, e) in enumerate(article.paragraphs)],
+        )
+        return int(article_id), True
+
     def put(self, article: CorpusArticle, findings: Findings) -> int:
         """Store one article (once) and its analysis (replacing an older one); its id."""
         q = self.db.execute
-        row = q("SELECT id FROM articles WHERE content_hash = ?", (article.content_hash,)).fetchone()
-        if row is None:
-            article_id = q(
-                "INSERT INTO articles (content_hash, text, title, url, outlet, domain, published, "
-                "month, week, language, words, source, source_kind, external_id, added_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    article.content_hash, article.text, article.title, article.url,
-                    article.outlet, article.domain, article.published, article.month,
-                    article.week, article.language, article.words, article.source,
-                    article.source_kind, article.external_id, _now(),
-                ),
-            ).lastrowid  # fmt: skip
-            assert article_id is not None
-            self.db.executemany(
-                'INSERT INTO paragraphs (article_id, paragraph, start, "end") VALUES (?, ?, ?, ?)',
-                [(article_id, i, s, e) for i, (s, e) in enumerate(article.paragraphs)],
-            )
-        else:
-            article_id = row[0]
+        article_id, new = self.reserve(article)
+        if not new:
             for table in ("spans", "paragraph_labels", "genre_scores", "frame_scores", "embeddings"):
                 q(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
         q(
@@ -411,13 +419,6 @@ class Store:
 
     def clear_error(self, item: str) -> None:
         self.db.execute("DELETE FROM errors WHERE item = ?", (item,))
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params).fetchall()

@@ -2,7 +2,7 @@
 checked :class:`~unspin.document.Article` objects with exact paragraph offsets.
 
 :func:`iter_items` is the one way to read sources: it yields, per input, the checked
-articles or the error that refused the input. :func:`load` reads one source whole.
+articles or the error that refused the input. :func:`load_source` reads one source whole.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from .sources import (
     expand,
     iter_items,
     kind_of,
-    load,
     load_one,
+    load_source,
     read_file,
 )
 from .text import from_parts, from_semeval, from_text, looks_like_semeval, split_paragraphs
@@ -42,8 +42,8 @@ __all__ = [
     "from_text",
     "iter_items",
     "kind_of",
-    "load",
     "load_one",
+    "load_source",
     "looks_like_feed",
     "looks_like_html",
     "looks_like_semeval",

@@ -331,7 +331,7 @@ def iter_items(
         yield Item(name, total, articles=tuple(articles))
 
 
-def load(source: Source, *, settings: Settings = DEFAULT_SETTINGS) -> list[Article]:
+def load_source(source: Source, *, settings: Settings = DEFAULT_SETTINGS) -> list[Article]:
     """All articles of one source (see :func:`iter_items`); the first error is raised."""
     articles: list[Article] = []
     for item in iter_items([source], settings):

@@ -16,14 +16,14 @@ class Model(Protocol):
     id: str
     version: str
 
-    def analyze(self, article: Article) -> Analysis: ...
+    def analyze(self, article: Article, *, embedding: bool = False) -> Analysis: ...
 
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, int], Model] = {}  # a model takes a second to load: once per process
 
 
-def load(model_dir: str | Path | None = None, *, threads: int = 0) -> Model | None:
+def load_model(model_dir: str | Path | None = None, *, threads: int = 0) -> Model | None:
     """The model in ``model_dir`` (``Settings.model_dir``; None: the one shipped in the
     package), or None when none is given and none is shipped. ``threads``: see
     ``Settings.threads``. ModelError when the directory holds no working model."""
@@ -34,5 +34,11 @@ def load(model_dir: str | Path | None = None, *, threads: int = 0) -> Model | No
     key = (str(Path(model_dir).resolve()), threads)
     with _lock:
         if key not in _loaded:
-            _loaded[key] = OnnxModel(key[0], threads=threads)
+            _loaded[key] = load_uncached(key[0], threads=threads)
         return _loaded[key]
+
+
+def load_uncached(model_dir: str | Path, *, threads: int = 0) -> OnnxModel:
+    """The model in ``model_dir`` read afresh, not from the cache :func:`load` keeps:
+    training and calibration read the files they have just written."""
+    return OnnxModel(model_dir, threads=threads)

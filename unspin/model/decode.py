@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..document import Span
+from .meta import Inference
 
 
 @dataclass
@@ -105,10 +106,6 @@ def _sentences(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, 
     return s, e
 
 
-# Techniques whose highlight must be something the article says more than once: the token
-# head alone marked words used once ("Creator", "sensory") as Repetition.
-REPEATED_ONLY = frozenset({"Repetition"})
-
 
 def _stem(word: str) -> str:
     word = word.lower()
@@ -130,15 +127,15 @@ def _token_words(text: str, offsets: np.ndarray) -> tuple[list[str], Counter[str
     return out, counts
 
 
-def _used_twice(words: list[str], counts: Counter[str]) -> np.ndarray:
-    return np.array([w != "" and counts[_stem(w)] >= 2 for w in words], dtype=bool)
-
-
-def repeated_words(text: str, offsets: np.ndarray) -> np.ndarray:
-    """[N] True where a token's word is a function word or a word the article uses at least
-    twice (plural and singular count as one)."""
+def word_roles(text: str, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[N] ``content``: the token lies in a word that is not a function word; [N]
+    ``repeatable``: a technique of ``repeated_only`` (model.json) may be shown there, on a word the article
+    uses at least twice (plural and singular count as one) or on punctuation and function
+    words, which may sit inside a repeated phrase."""
     words, counts = _token_words(text, offsets)
-    return np.array([w in FUNCTION_WORDS for w in words], dtype=bool) | _used_twice(words, counts)
+    content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
+    twice = np.array([w != "" and counts[_stem(w)] >= 2 for w in words], dtype=bool)
+    return content, ~content | twice
 
 
 def paragraph_peaks(token_probs: np.ndarray, token_para: np.ndarray, n_paragraphs: int) -> np.ndarray:
@@ -184,6 +181,7 @@ def decode_article(
     peak_share: float = 0.5,
     sentence_level: np.ndarray | None = None,
     lexical: np.ndarray | None = None,
+    repeated_only: tuple[str, ...] = Inference.repeated_only,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
@@ -196,7 +194,9 @@ def decode_article(
 
     Spans of the techniques marked in ``sentence_level`` (those annotators mark on whole
     clauses, like Doubt) grow to the sentences they touch: "lied" alone does not show what
-    casts the doubt.
+    casts the doubt. Techniques in ``repeated_only`` are shown only on what the article
+    says more than once: the token head alone marked words used once ("Creator",
+    "sensory") as Repetition.
     """
     on_para = paragraph_probs >= paragraph_thresholds
     n = len(token_probs)
@@ -204,11 +204,10 @@ def decode_article(
         return [], np.zeros_like(on_para)
     wprob = word_probs(token_probs, word_ids)
     lex = np.zeros_like(wprob) if lexical is None else np.clip(lexical, 0.0, None)
-    words, counts = _token_words(text, offsets)
-    content = np.array([w != "" and w not in FUNCTION_WORDS for w in words], dtype=bool)
-    only_repeated = [i for i, name in enumerate(names) if name in REPEATED_ONLY]
+    content, repeatable = word_roles(text, offsets)
+    only_repeated = [i for i, name in enumerate(names) if name in repeated_only]
     if only_repeated:
-        keep = (~content | _used_twice(words, counts))[:, None]  # function words and punctuation may sit inside a repeated phrase
+        keep = repeatable[:, None]
         wprob, lex = wprob.copy(), lex.copy()
         wprob[:, only_repeated] *= keep
         lex[:, only_repeated] *= keep
@@ -252,6 +251,33 @@ def decode_article(
                               score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))
         spans += _merged(shown)
     return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
+
+
+def evidence_words(
+    spans: list[Span], token_probs: np.ndarray, lexical: np.ndarray | None, offsets: np.ndarray,
+    word_ids: np.ndarray, names: tuple[str, ...] | list[str], text: str, most: int = 3,
+) -> list[list[str]]:
+    """For each span, the words inside it that drove it, strongest first: each word's token
+    probability plus what it adds to the words view's logit, both relative to the span's
+    best, so a reader sees which words the model leaned on ("puppet", not "the")."""
+    index = {name: i for i, name in enumerate(names)}
+    wprob = word_probs(token_probs, word_ids) if len(token_probs) else token_probs
+    words, _ = _token_words(text, offsets)
+    out = []
+    for sp in spans:
+        t = index[sp.technique]
+        inside = np.flatnonzero((offsets[:, 0] >= sp.start) & (offsets[:, 1] <= sp.end))
+        strength: dict[str, float] = {}
+        if len(inside):
+            prob = wprob[inside, t] / max(float(wprob[inside, t].max()), 1e-9)
+            lex = np.zeros(len(inside)) if lexical is None else np.clip(lexical[inside, t], 0.0, None)
+            said = lex / max(float(lex.max()), 1e-9)
+            for i, value in zip(inside, prob + said, strict=True):
+                word = words[i]
+                if word and word not in FUNCTION_WORDS:
+                    strength[word] = max(strength.get(word, 0.0), float(value))
+        out.append(sorted(strength, key=lambda w: -strength[w])[:most])
+    return out
 
 
 def _merged(spans: list[Span]) -> list[Span]:

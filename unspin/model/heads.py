@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .meta import DEFAULT_INFERENCE, Inference
 from .text_features import TEXT_KEYS, TOKEN, TextFeatures, Tfidf
 
 # Annotation styles the paragraph head can predict. The English SemEval annotators mark
@@ -129,8 +130,9 @@ class ParagraphWords:
 
 
 class Heads:
-    def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        self.text = TextFeatures.from_weights(weights)
+    def __init__(self, weights: dict[str, np.ndarray], settings: Inference = DEFAULT_INFERENCE) -> None:
+        """``weights``: heads.npz; ``settings``: model.json's inference settings."""
+        self.text = TextFeatures.from_weights(weights, settings)
         self.words = ParagraphWords.from_weights(weights)
         # Which features the genre head reads is stored with its weights: the encoder's mean
         # output ("mean") or the text features ("text").

@@ -17,6 +17,8 @@ from collections import Counter
 
 import numpy as np
 
+from .meta import DEFAULT_INFERENCE, Inference
+
 TOKEN = re.compile(r"\b\w+\b|[\"“”?!]")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 SENTENCE_END = re.compile(r"[.!?]+[\"”’)]*\s+|\n+")
@@ -28,8 +30,6 @@ FIRST_PLURAL = frozenset({"we", "us", "our", "ours", "ourselves"})
 SECOND_PERSON = frozenset({"you", "your", "yours", "yourself"})
 MODAL = frozenset({"should", "must", "ought", "need", "needs"})
 TEXT_KEYS = ("words_vocabulary", "words_idf", "style_mean", "style_scale")  # in heads.npz
-STYLE_WEIGHT = 0.3  # the style features' scale beside the unit-length word vector
-STYLE_CLIP = 3.0  # standard deviations: a five-word note is not "very short, so satire"
 STYLE_NAMES = (
     "quoted share", "attributions", "first person singular", "first person plural", "second person",
     "modals", "question marks", "exclamation marks", "numbers", "capitalised words",
@@ -123,16 +123,20 @@ class TextFeatures:
     """Sublinear TF-IDF over a fixed vocabulary, followed by the style features,
     standardised, clipped and weighted."""
 
-    def __init__(self, vocabulary: np.ndarray, idf: np.ndarray, style_mean: np.ndarray, style_scale: np.ndarray):
+    def __init__(self, vocabulary: np.ndarray, idf: np.ndarray, style_mean: np.ndarray, style_scale: np.ndarray,
+                 settings: Inference = DEFAULT_INFERENCE):
+        """``settings``: the style features' weight and clip (``model.json``'s inference)."""
         self.words = Tfidf(vocabulary, idf)
         self.style_mean = style_mean.astype(np.float32)
         self.style_scale = style_scale.astype(np.float32)
+        self.style_weight, self.style_clip = settings.style_weight, settings.style_clip
 
     @classmethod
-    def from_weights(cls, w: dict[str, np.ndarray]) -> TextFeatures | None:
+    def from_weights(cls, w: dict[str, np.ndarray], settings: Inference = DEFAULT_INFERENCE) -> TextFeatures | None:
         if not all(k in w for k in TEXT_KEYS):
             return None
-        return cls(*(np.asarray(w[k]) for k in TEXT_KEYS))
+        vocabulary, idf, mean, scale = (np.asarray(w[k]) for k in TEXT_KEYS)
+        return cls(vocabulary, idf, mean, scale, settings)
 
     def weights(self) -> dict[str, np.ndarray]:
         values = (np.array(self.words.vocabulary), self.words.idf, self.style_mean, self.style_scale)
@@ -149,4 +153,4 @@ class TextFeatures:
 
     def __call__(self, text: str, n_paragraphs: int) -> np.ndarray:
         z = (style_features(text, n_paragraphs) - self.style_mean) * self.style_scale
-        return np.concatenate([self.words(text), STYLE_WEIGHT * np.clip(z, -STYLE_CLIP, STYLE_CLIP)])
+        return np.concatenate([self.words(text), self.style_weight * np.clip(z, -self.style_clip, self.style_clip)])

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-WINDOW_TOKENS = 254  # + [CLS] and [SEP] = 256 positions
-STRIDE = 192
+from .meta import Window
+
+WINDOW_TOKENS, STRIDE = Window.tokens, Window.stride  # a model's own: model.json's window
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 
 

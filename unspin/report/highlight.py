@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..document import Analysis, Article, Span
-from ..profile import paragraphs_of
+from ..profiles import paragraphs_of
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,19 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from markupsafe import Markup
 
+from ..compare import Comparison
 from ..document import Analysis
+from ..feedback import text_hash
+from ..taxonomy import CATEGORIES, TECHNIQUES
 from ..version import __version__
 from . import charts, labels
 from .env import environment, static_text
+from .summary import summarize
 from .view import DocView, doc_view, script_data
-
-if TYPE_CHECKING:
-    from ..compare import Comparison
 
 __all__ = ["content_security_policy", "render_analyses", "render_analysis", "render_comparison"]
 
@@ -51,24 +52,57 @@ def _category_styles() -> list[dict[str, str]]:
     return out
 
 
-def content_security_policy(script: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+def content_security_policy(*scripts: str, connect: bool = False) -> str:
+    """The page's own policy: its inline ``scripts`` by hash, no network unless ``connect``
+    (a report served by the app, which sends feedback to its own origin)."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode('utf-8')).digest()).decode('ascii')}'"
+        for s in scripts
+    )
+    connect_src = "connect-src 'self'; " if connect else ""
     return (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src {hashes}; {connect_src}base-uri 'none'; form-action 'none'"
     )
 
 
-def _page(template: str, *, docs: list[DocView], min_score: float, **context: Any) -> str:
-    script = static_text("report.js")
+def _script(name: str) -> str:
+    script = static_text(name)
     if "</script" in script.lower():  # would end the element early; never ship such a script
-        raise RuntimeError("report.js must not contain '</script'")
+        raise RuntimeError(f"{name} must not contain '</script'")
+    return script
+
+
+def _feedback_context(analysis: Analysis) -> dict[str, Any]:
+    """What the feedback controls of a served report need: the article's hash, the
+    techniques to pick a missed one from, and their script and style."""
+    return {
+        "hash": text_hash(analysis.article.text),
+        "script": Markup(_script("feedback.js")),
+        "css": Markup(static_text("feedback.css")),
+        "categories": [
+            (c.name, [t for t in TECHNIQUES.values() if t.category == c.key])
+            for c in CATEGORIES.values()
+        ],
+    }
+
+
+def _page(
+    template: str,
+    *,
+    docs: list[DocView],
+    min_score: float,
+    feedback: dict[str, Any] | None = None,
+    **context: Any,
+) -> str:
+    script = _script("report.js")
+    scripts = (script, str(feedback["script"])) if feedback else (script,)
     models = sorted({d.model for d in docs if d.model != "none"})
     return (
         environment()
         .get_template(template)
         .render(
-            csp=content_security_policy(script),
+            csp=content_security_policy(*scripts, connect=feedback is not None),
             css=Markup(static_text("report.css")),
             script=Markup(script),
             categories=_category_styles(),
@@ -77,18 +111,22 @@ def _page(template: str, *, docs: list[DocView], min_score: float, **context: An
             data=script_data(docs, min_score),
             docs=docs,
             min_score=min_score,
+            feedback=feedback,
             **context,
         )
     )
 
 
-def render_analysis(analysis: Analysis, *, min_score: float = 0.0) -> str:
-    """The full report on one article as a standalone HTML document."""
+def render_analysis(analysis: Analysis, *, min_score: float = 0.0, feedback: bool = False) -> str:
+    """The full report on one article as a standalone HTML document; with ``feedback``,
+    as the web app serves it: with controls that send the reader's verdicts to
+    ``/api/feedback`` (and a policy that allows that one connection)."""
     d = doc_view(analysis, min_score=min_score)
     return _page(
         "analysis.html.j2",
         docs=[d],
         min_score=min_score,
+        feedback=_feedback_context(analysis) if feedback else None,
         d=d,
         kind="persuasion report",
         page_title=f"{d.title} \u2013 unspin report",
@@ -153,9 +191,9 @@ def _comparison_charts(c: Comparison, docs: list[DocView]) -> dict[str, Markup]:
     }
 
 
-def render_comparison(comparison: Comparison, *, min_score: float = 0.0) -> str:
-    """Several articles side by side, as a standalone HTML document."""
-    c = comparison.at(max(min_score, comparison.min_score))
+def render_comparison(c: Comparison) -> str:
+    """Several articles side by side, as a standalone HTML document (detections counted and
+    shown from ``c.min_score``)."""
     docs = [
         doc_view(a, doc=i, min_score=c.min_score, tag=c.tags[i], name=c.names[i])
         for i, a in enumerate(c.analyses)
@@ -179,6 +217,7 @@ def render_comparison(comparison: Comparison, *, min_score: float = 0.0) -> str:
         docs=docs,
         min_score=c.min_score,
         c=c,
+        summary=summarize(c),
         rows=rows,
         charts=_comparison_charts(c, docs),
         notes=[f"{', '.join(tags)}: {note}" for note, tags in notes.items()],

@@ -8,8 +8,7 @@ unspin writes goes through :func:`dumps`, and every analysis it reads through
 
 Reading checks the schema version first (a file from an incompatible unspin is refused with
 a clear message rather than misread), then the schema, then what a schema cannot say: that
-every offset lies inside the text. The ``jsonschema`` package is used when installed;
-otherwise a small built-in validator covers the keywords ``schema.json`` uses.
+every offset lies inside the text.
 """
 
 from __future__ import annotations
@@ -20,11 +19,14 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import IO, Any
 
+from ..compare import Comparison
 from ..document import SCHEMA_VERSION, Analysis
 from ..errors import InputError
+from .summary import summarize
 
 __all__ = [
     "check_version",
+    "comparison_document",
     "comparison_schema",
     "dump_jsonl",
     "dumps",
@@ -53,6 +55,16 @@ def schema() -> dict[str, Any]:
 def comparison_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``Comparison.to_dict()``."""
     return _schema_file("comparison.schema.json")
+
+
+def comparison_document(c: Comparison) -> dict[str, Any]:
+    """What the CLI writes as JSON and the API answers: every analysis, the numbers
+    (``comparison.schema.json``) and the summary."""
+    return {
+        "analyses": [a.to_dict() for a in c.analyses],
+        "comparison": c.to_dict(),
+        "summary": summarize(c),
+    }
 
 
 def dumps(data: Any, *, indent: int | None = 2) -> str:
@@ -166,70 +178,8 @@ def validate(data: Any) -> None:
 
 
 def _schema_errors(data: Any) -> list[tuple[str, str]]:
-    try:
-        import jsonschema  # the test extra; without it, the small validator below
-    except ImportError:
-        return [(_where(p), m) for p, m in _mini_validate(data, schema(), schema(), [])]
+    import jsonschema  # slow to import (50 ms): only when an analysis is read back
+
     validator = jsonschema.Draft202012Validator(schema())
     found = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     return [(_where(e.absolute_path), e.message) for e in found]
-
-
-_TYPES: dict[str, Any] = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-    "null": type(None),
-}
-
-
-def _is(value: Any, name: str) -> bool:
-    if name in {"integer", "number"} and isinstance(value, bool):
-        return False
-    if name == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _TYPES[name])
-
-
-def _mini_validate(
-    value: Any, node: dict[str, Any], root: dict[str, Any], path: list[Any]
-) -> Iterator[tuple[list[Any], str]]:
-    """The subset of draft 2020-12 that schema.json uses, for installs without jsonschema."""
-    if "$ref" in node:
-        target: Any = root
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        yield from _mini_validate(value, target, root, path)
-    if "const" in node and value != node["const"]:
-        yield path, f"{value!r} was expected to be {node['const']!r}"
-    if "type" in node:
-        types = node["type"] if isinstance(node["type"], list) else [node["type"]]
-        if not any(_is(value, t) for t in types):
-            yield path, f"{value!r} is not of type {' or '.join(map(repr, types))}"
-            return
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in node and value < node["minimum"]:
-            yield path, f"{value!r} is less than the minimum of {node['minimum']}"
-        if "maximum" in node and value > node["maximum"]:
-            yield path, f"{value!r} is greater than the maximum of {node['maximum']}"
-    if isinstance(value, str) and len(value) < node.get("minLength", 0):
-        yield path, f"{value!r} is too short"
-    if isinstance(value, list) and "items" in node:
-        for i, item in enumerate(value):
-            yield from _mini_validate(item, node["items"], root, [*path, i])
-    if isinstance(value, dict):
-        for key in node.get("required", []):
-            if key not in value:
-                yield path, f"{key!r} is a required property"
-        props = node.get("properties", {})
-        extra = node.get("additionalProperties", True)
-        for key, item in value.items():
-            if key in props:
-                yield from _mini_validate(item, props[key], root, [*path, key])
-            elif extra is False:
-                yield path, f"Additional properties are not allowed ({key!r} was unexpected)"
-            elif isinstance(extra, dict):
-                yield from _mini_validate(item, extra, root, [*path, key])

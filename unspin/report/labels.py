@@ -1,4 +1,4 @@
-"""Display names, abbreviations and number formats shared by every report.
+"""Display names, markers and number formats shared by every report.
 
 Lookups never fail: a technique, genre or frame the taxonomy does not know (a newer model, a
 hand-edited JSON file) is shown under its raw name in an "Other" category instead of
@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..profile import OTHER_CATEGORY, category_key
-from ..taxonomy import CATEGORIES, FRAMES, GENRES, TECHNIQUES, Category, normalize_label
+from ..profiles import OTHER_CATEGORY, category_key
+from ..taxonomy import (
+    ABBREVIATIONS,
+    CATEGORIES,
+    FRAMES,
+    GENRES,
+    TECHNIQUES,
+    Category,
+    normalize_label,
+)
 
 OTHER = Category(
     key=OTHER_CATEGORY,
@@ -23,34 +31,6 @@ OTHER = Category(
 
 CATEGORY_ORDER: tuple[str, ...] = (*CATEGORIES, OTHER_CATEGORY)
 
-# Short markers for the terminal, where highlights must also read without colour.
-ABBREVIATIONS: dict[str, str] = {
-    "Appeal_to_Authority": "AA",
-    "Appeal_to_Popularity": "AP",
-    "Appeal_to_Values": "AV",
-    "Appeal_to_Fear-Prejudice": "AF",
-    "Flag_Waving": "FW",
-    "Causal_Oversimplification": "CO",
-    "False_Dilemma-No_Choice": "FD",
-    "Consequential_Oversimplification": "CQ",
-    "Straw_Man": "SM",
-    "Red_Herring": "RH",
-    "Whataboutism": "WH",
-    "Slogans": "SL",
-    "Appeal_to_Time": "AT",
-    "Conversation_Killer": "CK",
-    "Loaded_Language": "LL",
-    "Repetition": "RP",
-    "Exaggeration-Minimisation": "EM",
-    "Obfuscation-Vagueness-Confusion": "OV",
-    "Name_Calling-Labeling": "NC",
-    "Doubt": "DB",
-    "Guilt_by_Association": "GA",
-    "Appeal_to_Hypocrisy": "AH",
-    "Questioning_the_Reputation": "QR",
-}
-
-
 @dataclass(frozen=True)
 class TechniqueInfo:
     """What a report needs to show a technique: names, definition, category and marker."""
@@ -60,6 +40,7 @@ class TechniqueInfo:
     definition: str
     category: Category
     abbr: str
+    example: str = ""  # an invented example, shown beside the definition
 
     @property
     def category_index(self) -> int:
@@ -93,6 +74,7 @@ def technique_info(name: str) -> TechniqueInfo:
         definition=t.definition,
         category=category(category_key(canonical)),
         abbr=ABBREVIATIONS.get(canonical, canonical[:2].upper()),
+        example=t.example,
     )
 
 
@@ -111,11 +93,6 @@ def genre_definition(name: str | None) -> str:
 def frame_label(name: str) -> str:
     canonical = normalize_label(name, "frame")
     return FRAMES[canonical].label if canonical else _raw_label(name)
-
-
-def frame_definition(name: str) -> str:
-    canonical = normalize_label(name, "frame")
-    return FRAMES[canonical].definition if canonical else ""
 
 
 def in_sentence(label: str) -> str:

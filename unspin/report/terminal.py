@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
@@ -19,14 +18,13 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from ..document import Analysis, Span
-from ..profile import Evidence, Profile
+from ..compare import Comparison
+from ..document import Analysis, Span, level_of
+from ..profiles import Evidence, Profile
 from . import labels
 from .highlight import SpanIndex, block_labels, blocks
 from .labels import fmt_pct, fmt_rate, fmt_score, technique_info
-
-if TYPE_CHECKING:
-    from ..compare import Comparison
+from .summary import summarize
 
 __all__ = ["print_analysis", "print_comparison"]
 
@@ -173,7 +171,8 @@ def _evidence_text(analysis: Analysis, ev: Evidence) -> Text:
     t.append(("\u2026" if ev.cut_after else "") + "\u201d")
     info = technique_info(ev.span.technique)
     where = f", paragraph {ev.paragraph + 1}" if ev.paragraph is not None else ""
-    t.append(f"\n  {info.label}, {fmt_score(ev.span.score)} confidence{where}", style=_MUTED)
+    words = f" \u00b7 words that drove it: {', '.join(ev.span.evidence)}" if ev.span.evidence else ""
+    t.append(f"\n  {info.label}, {ev.span.level}{where}{words}", style=_MUTED)
     return t
 
 
@@ -214,7 +213,7 @@ def print_analysis(analysis: Analysis, console: Console, *, min_score: float = 0
             for i, (name, score) in enumerate(found):
                 info = technique_info(name)
                 line.append(("; " if i else "") + info.abbr, style=_marker(name))
-                line.append(f" {info.label} {fmt_score(score)}")
+                line.append(f" {info.label} {fmt_score(score)} {level_of(score)}")
             console.print(line)
         console.print()
     if profile.counts:
@@ -233,9 +232,9 @@ def print_analysis(analysis: Analysis, console: Console, *, min_score: float = 0
     )
 
 
-def print_comparison(comparison: Comparison, console: Console, *, min_score: float = 0.0) -> None:
-    """Summary, side-by-side table, differences and each article's strongest evidence."""
-    c = comparison.at(max(min_score, comparison.min_score))
+def print_comparison(c: Comparison, console: Console) -> None:
+    """Summary, side-by-side table, differences and each article's strongest evidence
+    (detections counted from ``c.min_score``)."""
     console.print(Text(f"Comparing {len(c.analyses)} articles", style="bold"))
     for tag, a in zip(c.tags, c.analyses, strict=True):
         console.print(
@@ -250,7 +249,7 @@ def print_comparison(comparison: Comparison, console: Console, *, min_score: flo
     for tag, a in zip(c.tags, c.analyses, strict=True):
         _notes([f"article {tag}: {n}" for n in a.notes], console)
     console.print(Rule("In short" + _threshold(c.min_score), align="left"))
-    console.print(Text(c.summary))
+    console.print(Text(summarize(c)))
     side = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     side.add_column("")
     for tag in c.tags:

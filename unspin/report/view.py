@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from ..document import Analysis, Span
-from ..profile import Evidence, Profile
+from ..document import Analysis, Span, level_of
+from ..profiles import Evidence, Profile
 from . import charts, labels
 from .highlight import Fragment, SpanIndex, block_labels, blocks, lanes, nest
 from .labels import TechniqueInfo, technique_info
@@ -28,13 +28,17 @@ class SpanView:
     span: Span
     info: TechniqueInfo
     lane: int
+    label_score: float  # the confidence of its paragraph's label: how sure the model is
 
     @property
     def description(self) -> str:
         """What a screen reader hears about this highlight (the tooltip, as text)."""
+        words = f" Words that drove it: {', '.join(self.span.evidence)}." if self.span.evidence else ""
         return (
-            f"{self.info.label} ({self.info.category.name}), "
-            f"confidence {labels.fmt_score(self.span.score)}: {self.info.definition}"
+            f"{self.info.label} ({self.info.category.name}), {self.span.level}: "
+            f"{labels.fmt_score(self.label_score)} sure the paragraph uses it; about "
+            f"{labels.fmt_score(self.span.score)} of such highlighted text matches an annotator's."
+            f"{words} {self.info.definition}"
         )
 
 
@@ -42,6 +46,10 @@ class SpanView:
 class LabelView:
     info: TechniqueInfo
     score: float
+
+    @property
+    def level(self) -> str:
+        return level_of(self.score)
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class EvidenceView:
     uid: str
     info: TechniqueInfo
     score: float
+    level: str
+    label_score: float
     before: str
     quote: str
     after: str
@@ -131,7 +141,8 @@ def _key(s: Span) -> tuple[str, int, int, float]:
 
 
 def _evidence_view(
-    ev: Evidence, uid: dict[tuple[str, int, int, float], str], numbers: dict[int, int]
+    ev: Evidence, uid: dict[tuple[str, int, int, float], str], numbers: dict[int, int],
+    label_score: float,
 ) -> EvidenceView:
     s = ev.span
     a, b = max(s.start, ev.start), min(s.end, ev.end)
@@ -139,6 +150,8 @@ def _evidence_view(
         uid=uid.get(_key(s), ""),
         info=technique_info(s.technique),
         score=s.score,
+        level=s.level,
+        label_score=label_score,
         before=ev.text[: a - ev.start],
         quote=ev.text[a - ev.start : b - ev.start],
         after=ev.text[b - ev.start :],
@@ -211,8 +224,15 @@ def doc_view(
     spans = _visible_spans(analysis, min_score)
     pairs = [(s.start, s.end) for s in spans]
     lane_of = lanes(pairs)
+    said = {p.index: p.techniques for p in analysis.paragraphs}
+
+    def label_score(s: Span) -> float:
+        p = article.paragraph_at(s.start)
+        return said.get(p.index, {}).get(s.technique, s.score) if p else s.score
+
     span_views = [
-        SpanView(uid=f"s{doc}-{i}", span=s, info=technique_info(s.technique), lane=lane_of[i])
+        SpanView(uid=f"s{doc}-{i}", span=s, info=technique_info(s.technique), lane=lane_of[i],
+                 label_score=label_score(s))
         for i, s in enumerate(spans)
     ]
     block_views = []
@@ -311,7 +331,7 @@ def doc_view(
         technique_chart=tech_chart,
         paragraph_chart=para_chart,
         density_chart=dens_chart,
-        evidence=[_evidence_view(ev, uid, numbers) for ev in profile.evidence],
+        evidence=[_evidence_view(ev, uid, numbers, label_score(ev.span)) for ev in profile.evidence],
         color=color,
     )
 
@@ -325,6 +345,7 @@ def script_data(docs: list[DocView], min_score: float) -> dict[str, Any]:
             name: {
                 "label": i.label,
                 "definition": i.definition,
+                "example": i.example,
                 "category": i.category.name,
                 "categoryKey": i.category.key,
                 "symbol": i.category.symbol,

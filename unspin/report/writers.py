@@ -17,6 +17,7 @@ from ..document import Analysis, Article
 from ..errors import UnspinError
 from .html import render_analyses, render_analysis
 from .jsonio import dumps, dumps_analysis
+from .levels import for_readers
 from .terminal import print_analysis
 
 
@@ -56,9 +57,10 @@ class _Output:
 class Writer:
     """A sink for :func:`unspin.batch.analyze_sources` that holds nothing beforehand."""
 
-    def __init__(self, output: _Output, min_score: float) -> None:
+    def __init__(self, output: _Output, min_score: float, possible: bool = False) -> None:
         self.output = output
         self.min_score = min_score
+        self.possible = possible  # also show possible detections (reports: likely only)
 
     def has_input(self, source: str) -> bool:
         return False
@@ -78,8 +80,8 @@ class Writer:
 
 
 class TextWriter(Writer):
-    def __init__(self, output: _Output, min_score: float, no_color: bool) -> None:
-        super().__init__(output, min_score)
+    def __init__(self, output: _Output, min_score: float, no_color: bool, possible: bool = False) -> None:
+        super().__init__(output, min_score, possible)
         self.no_color = no_color
         self.render = print_analysis
         self._console: Console | None = None
@@ -100,7 +102,7 @@ class TextWriter(Writer):
         console = self._get_console()
         if self.count:
             console.print()
-        self.render(analysis, console, min_score=self.min_score)
+        self.render(for_readers(analysis, possible=self.possible), console, min_score=self.min_score)
         self.count += 1
 
 
@@ -130,8 +132,8 @@ class HTMLWriter(Writer):
     """One page per article. Several articles: one file each when the output is a directory,
     else one page holding them all."""
 
-    def __init__(self, output: _Output, min_score: float) -> None:
-        super().__init__(output, min_score)
+    def __init__(self, output: _Output, min_score: float, possible: bool = False) -> None:
+        super().__init__(output, min_score, possible)
         self.render = render_analysis
         self.analyses: list[Analysis] = []
         path = output.path
@@ -152,6 +154,7 @@ class HTMLWriter(Writer):
         return name
 
     def add(self, analysis: Analysis) -> None:
+        analysis = for_readers(analysis, possible=self.possible)
         if self.directory is None:
             self.analyses.append(analysis)
             return
@@ -176,14 +179,17 @@ class HTMLWriter(Writer):
         super().close()
 
 
-def make_writer(fmt: str, output: str | None, min_score: float, no_color: bool) -> Writer:
+def make_writer(fmt: str, output: str | None, min_score: float, no_color: bool,
+                possible: bool = False) -> Writer:
+    """A report writer; JSON and JSON Lines hold every detection with its level, the
+    readable formats lead with likely ones (``possible``: show the others too)."""
     out = _Output(output)
     if fmt == "json":
         return JSONWriter(out, min_score)
     if fmt == "jsonl":
         return JSONLWriter(out, min_score)
     if fmt == "html":
-        return HTMLWriter(out, min_score)
-    return TextWriter(out, min_score, no_color)
+        return HTMLWriter(out, min_score, possible)
+    return TextWriter(out, min_score, no_color, possible)
 
 

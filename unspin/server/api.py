@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ..compare import Comparison, compare
+from ..compare import MAX_ARTICLES, Comparison, compare
 from ..document import Analysis
+from ..report.jsonio import comparison_document
+from ..report.levels import for_readers
 from ..taxonomy import taxonomy_as_dict
 from ..version import __version__
 from . import bodies, inputs
@@ -75,7 +77,7 @@ async def analyze_endpoint(request: Request) -> dict[str, Any]:
 @router.post(
     "/compare",
     response_model=CompareOut,
-    summary="Compare 2 to 10 articles",
+    summary=f"Compare 2 to {MAX_ARTICLES} articles",
     description=(
         'Each item is `{"text": ...}` or `{"url": ...}`. Returns each analysis, each '
         "article's persuasion profile, the techniques that differ most, and a summary."
@@ -87,12 +89,13 @@ async def compare_endpoint(body: CompareIn, request: Request) -> dict[str, Any]:
     items = [bodies.source_input(s) for s in body.items]
 
     async def work() -> tuple[list[Analysis], Comparison]:
-        analyses = await engine.analyze_all(items)
-        comparison = await engine.run_blocking(lambda: compare(analyses, min_score=body.min_score))
+        analyses = [for_readers(a, possible=body.possible) for a in await engine.analyze_all(items)]
+        min_score = engine.settings.min_score if body.min_score is None else body.min_score
+        comparison = await engine.run_blocking(lambda: compare(analyses, min_score=min_score))
         return analyses, comparison
 
     _analyses, comparison = await engine.within(work(), "The comparison")
-    return comparison.to_document()
+    return comparison_document(comparison)
 
 
 @router.post(

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 from ..config import Settings, load_settings
 from ..errors import UnspinError
 from ..version import __version__
-from . import api, handlers, pages
+from . import api, feedback, handlers, pages
 from . import corpus as corpus_pages
 from .engine import Engine, ModelSource
 from .jobs import JobStore
@@ -97,6 +97,7 @@ def create_app(
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=allowed_hosts)
     handlers.install(app)
     app.include_router(api.router)
+    app.include_router(feedback.router)
     app.include_router(pages.router)
     app.include_router(corpus_pages.router)
     app.include_router(corpus_pages.api_router)

@@ -9,6 +9,7 @@ only through autoescaping templates, or as the stored report, served like any ot
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..errors import UnspinError
 from ..report.html import render_analysis
 from ..report.labels import technique_info
 from ..taxonomy import TECHNIQUE_NAMES
+from .engine import engine_of
 from .errors import NotFoundError
 from .render import page
 from .schemas import error_responses
@@ -46,11 +48,6 @@ def corpus_of(request: Request) -> Path:
     return path
 
 
-def _settings(request: Request) -> Settings:
-    settings = getattr(request.app.state, "settings", None)
-    return settings if isinstance(settings, Settings) else Settings()
-
-
 def _query(path: Path, by: str, technique: str | None, filters: Filters, settings: Settings) -> tuple[Status, Breakdown]:
     with open_store(path) as store:
         return store.status(None), breakdown(store, by, technique=technique, filters=filters, resamples=RESAMPLES,
@@ -61,9 +58,11 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _filters(outlet: list[str], topic: list[str], since: str | None, until: str | None) -> Filters:
+def _filters(request: Request, outlet: Sequence[str] = (), topic: Sequence[str] = (),
+             since: str | None = None, until: str | None = None) -> Filters:
     return Filters(outlets=tuple(o for o in outlet if o), topics=tuple(t for t in topic if t),
-                   since=since or None, until=until or None)  # fmt: skip
+                   since=since or None, until=until or None,
+                   min_score=engine_of(request).settings.min_score)  # fmt: skip
 
 
 @router.get("/corpus", response_class=HTMLResponse)
@@ -87,7 +86,8 @@ async def corpus_page(
     if path is not None:
         try:
             context["status"], context["result"] = await asyncio.to_thread(
-                _query, path, by, technique or None, _filters(outlet, topic, since, until), _settings(request)
+                _query, path, by, technique or None, _filters(request, outlet, topic, since, until),
+                engine_of(request).settings,
             )
             context["label"] = measure_label(context["result"].technique)
         except UnspinError as err:
@@ -97,12 +97,11 @@ async def corpus_page(
 
 @router.get("/corpus/dashboard", response_class=HTMLResponse)
 async def corpus_dashboard(request: Request) -> Response:
-    path = corpus_of(request)
-    settings = _settings(request)
+    path, filters, settings = corpus_of(request), _filters(request), engine_of(request).settings
 
     def build() -> str:
         with open_store(path) as store:
-            return build_dashboard(store, resamples=RESAMPLES, href=lambda i: f"/corpus/articles/{i}",
+            return build_dashboard(store, filters=filters, resamples=RESAMPLES, href=lambda i: f"/corpus/articles/{i}",
                                    quality=load_quality(settings.model_dir))
 
     return page(await asyncio.to_thread(build), links=[("/corpus", "Corpus"), ("/", "Analyse an article")])
@@ -110,11 +109,11 @@ async def corpus_dashboard(request: Request) -> Response:
 
 @router.get("/corpus/articles/{article_id}", response_class=HTMLResponse)
 async def corpus_article(article_id: int, request: Request) -> Response:
-    path = corpus_of(request)
+    path, min_score = corpus_of(request), engine_of(request).settings.min_score
 
     def report() -> str:
         with open_store(path) as store:
-            return render_analysis(store.analysis(article_id))
+            return render_analysis(store.analysis(article_id), min_score=min_score)
 
     try:
         document = await asyncio.to_thread(report)
@@ -138,6 +137,6 @@ async def corpus_query(
     rates corrected for the model's errors, and for months and weeks the trend (as
     ``unspin corpus query --format json``)."""
     path = corpus_of(request)
-    _status, result = await asyncio.to_thread(_query, path, by, technique, _filters(outlet, topic, since, until),
-                                              _settings(request))  # fmt: skip
+    _status, result = await asyncio.to_thread(_query, path, by, technique, _filters(request, outlet, topic, since, until),
+                                              engine_of(request).settings)  # fmt: skip
     return {**result.summary(), "rows": result.rows()}

@@ -172,22 +172,22 @@ class Engine:
         # not started yet (threads cannot be interrupted).
         return await asyncio.wrap_future(pool.submit(fn, *args))
 
-    async def load(self, item: inputs.Input) -> list[Article]:
+    async def read_articles(self, item: inputs.Input) -> list[Article]:
         """Read and check one input: pasted text in the parse pool; a URL or an upload (a
         feed's entries may link to pages) in the fetch pool."""
         await self.start()
         if isinstance(item, inputs.TextInput | inputs.LoadedInput):  # fetches nothing
-            return await self._in_pool(self._parse, inputs.load, item, self.settings)
-        return await self._in_pool(self._fetch, self._load_bounded, item, _DEADLINE.get())
+            return await self._in_pool(self._parse, inputs.read_articles, item, self.settings)
+        return await self._in_pool(self._fetch, self._read_bounded, item, _DEADLINE.get())
 
-    def _load_bounded(self, item: inputs.Input, deadline: float | None) -> list[Article]:
+    def _read_bounded(self, item: inputs.Input, deadline: float | None) -> list[Article]:
         """Whatever this fetches ends when the request gives up, and frees its thread (a
         thread cannot be interrupted: its fetches must end on their own)."""
         with ending_by(deadline):
-            return inputs.load(item, self.settings)
+            return inputs.read_articles(item, self.settings)
 
     async def load_one_article(self, item: inputs.Input) -> Article:
-        articles = await self.load(item)
+        articles = await self.read_articles(item)
         if len(articles) > 1:
             raise InputError(
                 f"{inputs.describe(item)} holds {len(articles)} articles (it is a feed): "

@@ -40,12 +40,8 @@ _TITLES = {
 }
 
 
-def wants_html(request: Request) -> bool:
-    """A browser asking for a page (not the API, not a script or an image)."""
-    return wants_html_scope(request.scope)
-
-
 def wants_html_scope(scope: Scope) -> bool:
+    """A browser asking for a page (not the API, not a script or an image)."""
     path = str(scope.get("path", ""))
     if path.startswith(("/api/", "/static/")) or path in ("/api", "/openapi.json"):
         return False

@@ -16,8 +16,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from ..config import Settings
 from ..document import Article
 from ..errors import BlockedURLError, InputError
-from ..ingest import SUPPORTED_SUFFIXES, Source, Upload, kind_of
-from ..ingest import load as load_source
+from ..ingest import SUPPORTED_SUFFIXES, Source, Upload, kind_of, load_source
 from ..ingest.sources import FEED_TYPES, HTML_TYPES, TEXT_TYPES
 from .errors import UnsupportedMediaError
 
@@ -126,7 +125,7 @@ def source_of(item: TextInput | URLInput | FileInput) -> Source:
     return Upload(item.text.encode("utf-8", "replace"), item.name, kind="text")
 
 
-def load(item: Input, settings: Settings) -> list[Article]:
+def read_articles(item: Input, settings: Settings) -> list[Article]:
     """Articles from one input, checked (not empty, not too long, English)."""
     if isinstance(item, LoadedInput):
         return list(item.articles)

@@ -175,6 +175,11 @@ class JobStore:
         self._forget_oldest()
         return job
 
+    def analyses(self) -> list[Analysis]:
+        """Every analysis held, newest job first (feedback finds an article by its text)."""
+        jobs = sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+        return [a for job in jobs for a in job.analyses]
+
     def cancel_all(self) -> None:
         for job in self._jobs.values():
             if job.task is not None and not job.task.done():
@@ -185,7 +190,7 @@ async def _run_input(engine: Engine, job: Job, item: inputs.Input) -> None:
     source = inputs.describe(item)
     seconds = engine.settings.server_request_timeout * LOAD_TIMEOUT_FACTOR
     try:
-        articles = await engine.within_seconds(engine.load(item), seconds, f"Reading {source}")
+        articles = await engine.within_seconds(engine.read_articles(item), seconds, f"Reading {source}")
     except UnspinError as err:
         job.fail(source, err)
         return

@@ -16,10 +16,11 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..analyze import NO_MODEL_NOTE
-from ..compare import compare
+from ..compare import MAX_ARTICLES, compare
 from ..document import Analysis, Article
 from ..errors import UnspinError
 from ..report.html import render_analysis, render_comparison
+from ..report.levels import for_readers
 from . import bodies, inputs
 from .engine import Engine, engine_of
 from .errors import NotFoundError
@@ -29,7 +30,6 @@ from .templating import render, static_files
 
 router = APIRouter(include_in_schema=False)
 
-COMPARE_SLOTS = 10  # the most articles a comparison takes
 COMPARE_SLOTS_SHOWN = 3  # slots on the page before "Add another article"
 
 
@@ -114,7 +114,7 @@ async def analyze_form(request: Request) -> Response:
         loaded = item
 
         async def work() -> tuple[list[Article], Analysis | None]:
-            articles = await engine.load(loaded)
+            articles = await engine.read_articles(loaded)
             if len(articles) > 1:  # an uploaded feed: analyse it on a job page
                 return articles, None
             return articles, await engine.analyze(articles[0])
@@ -144,7 +144,8 @@ async def job_page(job_id: str, request: Request) -> HTMLResponse:
 
 
 @router.get("/reports/{job_id}/{number}", response_class=HTMLResponse)
-async def report(job_id: str, number: int, request: Request, download: bool = False) -> Response:
+async def report(job_id: str, number: int, request: Request, download: bool = False,
+                 possible: bool = False) -> Response:
     store = jobs_of(request)
     job = store.get(job_id)
     result = store.result(job_id, number - 1)
@@ -153,8 +154,16 @@ async def report(job_id: str, number: int, request: Request, download: bool = Fa
     links = [("/", "\u2190 Analyse another article"), ("/compare", "Compare articles")]
     if job.kind == "batch" and len(job.results) > 1:
         links.insert(0, (f"/jobs/{job.id}", "\u2190 All results of this job"))
-    links.append(("?download=1", "Download this report"))
-    document = render_analysis(result.analysis, min_score=engine_of(request).settings.min_score)
+    settings = engine_of(request).settings
+    possible = possible or settings.show_possible
+    links.append(("?possible=0", "Show likely detections only") if possible
+                 else ("?possible=1", "Show possible detections"))
+    links.append((f"?download=1&possible={int(possible)}", "Download this report"))
+    document = render_analysis(  # feedback controls on the page with a store to keep it
+        for_readers(result.analysis, possible=possible),
+        min_score=settings.min_score,
+        feedback=settings.feedback_db is not None and not download,
+    )
     return page(
         document, links=links, download=_slug(result.analysis.article.title) if download else None
     )
@@ -172,7 +181,7 @@ def _compare_form(request: Request, status: int = 200, **context: Any) -> HTMLRe
         status,
         page_title="Compare articles",
         slots=slots,
-        max_slots=COMPARE_SLOTS,
+        max_slots=MAX_ARTICLES,
         error=context.pop("error", None),
         **_model_context(request),
         **context,
@@ -186,10 +195,10 @@ async def compare_page(request: Request) -> HTMLResponse:
 
 @router.post("/compare")
 async def compare_form(request: Request) -> Response:
-    engine, store, form = await _posted(request, max_files=COMPARE_SLOTS)
+    engine, store, form = await _posted(request, max_files=MAX_ARTICLES)
     settings = engine.settings
     slots = []
-    for i in range(COMPARE_SLOTS):
+    for i in range(MAX_ARTICLES):
         text, url = form.get(f"text_{i}"), form.get(f"url_{i}")
         if f"text_{i}" in form or f"url_{i}" in form or f"file_{i}" in form:
             slots.append(
@@ -201,7 +210,7 @@ async def compare_form(request: Request) -> Response:
     try:
         items: list[inputs.Input] = []
         try:
-            for i in range(COMPARE_SLOTS):
+            for i in range(MAX_ARTICLES):
                 found = await bodies.form_input(
                     form, settings, suffix=f"_{i}", label=f"Article {len(items) + 1}: "
                 )
@@ -227,16 +236,21 @@ async def compare_form(request: Request) -> Response:
 
 
 @router.get("/comparisons/{job_id}", response_class=HTMLResponse)
-async def comparison(job_id: str, request: Request, download: bool = False) -> Response:
+async def comparison(job_id: str, request: Request, download: bool = False,
+                     possible: bool = False) -> Response:
     engine = engine_of(request)
     job = jobs_of(request).get(job_id)
     if job.kind != "compare":
         raise NotFoundError("No such comparison: the address is wrong or it has expired.")
     min_score = engine.settings.min_score
-    result = await engine.run_blocking(lambda: compare(job.analyses, min_score=min_score))
+    possible = possible or engine.settings.show_possible
+    shown = [for_readers(a, possible=possible) for a in job.analyses]
+    result = await engine.run_blocking(lambda: compare(shown, min_score=min_score))
     links = [("/compare", "\u2190 Compare other articles"), ("/", "Analyse one article")]
-    links.append(("?download=1", "Download this comparison"))
-    document = render_comparison(result, min_score=min_score)
+    links.append(("?possible=0", "Count likely detections only") if possible
+                 else ("?possible=1", "Count possible detections too"))
+    links.append((f"?download=1&possible={int(possible)}", "Download this comparison"))
+    document = render_comparison(result)
     return page(document, links=links, download="unspin-comparison.html" if download else None)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, RootMod
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from ..compare import MAX_ARTICLES
 from ..document import SCHEMA_VERSION
 from ..report.jsonio import comparison_schema, schema
 
@@ -56,9 +57,14 @@ class AnalyzeIn(SourceIn):
 
 
 class CompareIn(_Strict):
-    items: list[SourceIn] = Field(..., min_length=2, max_length=10)
-    min_score: float = Field(
-        0.0, ge=0.0, le=1.0, description="Count only detections scoring at least this."
+    items: list[SourceIn] = Field(..., min_length=2, max_length=MAX_ARTICLES)
+    min_score: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="Hide detections scored below this: they are neither shown nor counted "
+        "[default: the server's UNSPIN_MIN_SCORE].",
+    )
+    possible: bool = Field(
+        False, description="Count possible detections too; by default the comparison rests on likely ones."
     )
 
 

@@ -30,7 +30,6 @@ are shown on whole sentences, as the token head learned them from whole paragrap
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +37,10 @@ import numpy as np
 
 from ..document import Span
 from ..evaluation import SpanCounts, best_threshold, macro_f1_single, multilabel_f1
+from ..model import load_uncached
 from ..model.decode import decode_article, paragraph_peaks, with_evidence
 from ..model.heads import HeadOutputs, sigmoid, softmax
+from ..model.meta import ModelMeta, Thresholds, write_meta
 from ..model.runtime import OnnxModel, genre_probs
 from ..model.windows import Encoded
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
@@ -419,30 +420,26 @@ def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, 
     return choice, note
 
 
-def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> dict:
-    """``model.json`` without calibration: enough to load the model."""
-    meta = {
-        "id": model_id, "version": version, "encoder": "encoder.onnx",
-        "techniques": list(TECHNIQUE_NAMES), "frames": list(FRAME_NAMES), "genres": list(GENRE_NAMES),
-        "window": {"tokens": 254, "stride": 192},
-    }
-    (model_dir / "model.json").write_text(json.dumps(meta))
+def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> ModelMeta:
+    """``model.json`` without calibration: enough to load the model and read its raw outputs."""
+    meta = ModelMeta(id=model_id, version=version, techniques=TECHNIQUE_NAMES, frames=FRAME_NAMES,
+                     genres=GENRE_NAMES)
+    write_meta(model_dir, meta)
     return meta
 
 
 def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str,
               sentence_level: list[str] | None = None, target: list[LabeledArticle] | None = None,
-              progress=None, log=lambda line: None) -> dict:
+              progress=None, log=lambda line: None) -> ModelMeta:
     """Fit temperatures, the genre prior and thresholds on ``tune``; write and return
     ``model.json``. Span thresholds use the tune articles with character spans; everything
     else uses all of them (translated ones included). ``sentence_level``: the techniques
     shown on whole sentences (:func:`sentence_level_techniques` of the training split);
     ``target``: unlabelled news for the genre prior correction (:func:`_genre_prior`);
     ``log`` receives a line on each choice made."""
-    meta_path = model_dir / "model.json"
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
     log(english_prior(model_dir))
-    model = OnnxModel(model_dir)
+    model = load_uncached(model_dir)
     all_raws = raw_outputs(model, tune, progress)
     raws = [r for r in all_raws if r.article.annotated]  # with character spans
     # token head
@@ -475,7 +472,7 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     shift, note = _english_shift(*_paragraph_rows(as_english)[:2], para_th, temperature["paragraph"])
     log(note)
     log(english_prior(model_dir, shift))
-    model = OnnxModel(model_dir)
+    model = load_uncached(model_dir)
     thresholds: dict = {
         "paragraph": {n: float(v) for n, v in zip(TECHNIQUE_NAMES, para_th, strict=True)},
         "frames": _label_thresholds(sigmoid(fl / temperature["frames"]), fg > 0, FRAME_NAMES),
@@ -496,9 +493,11 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
         words = np.array([ev["word"].get(n, 2.0) for n in TECHNIQUE_NAMES])
         thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
             with_spans, para_th, sentence, (words, ev["share"]))
-    meta.update(temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
-                thresholds=thresholds, tuned_on=f"{len(tune)} tuning articles")
-    meta_path.write_text(json.dumps(meta, indent=1))
+    meta = dataclasses.replace(
+        meta, temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
+        thresholds=Thresholds(sentence_level=tuple(thresholds.pop("sentence_level")), **thresholds),
+        tuned_on=f"{len(tune)} tuning articles")
+    write_meta(model_dir, meta)
     return meta
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..document import Article, Paragraph
+from ..model.meta import read_meta, write_meta
 from ..taxonomy import TECHNIQUE_NAMES
 from .data import DataReport, LabeledArticle, load_dir, load_translated, split
 
@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     section = quality_section(
         model, val, "validation split of unspin.train.data.split (seed 13), read as English news"
     )
-    meta = json.loads(args.write.read_text("utf-8"))
-    meta["quality"] = section
-    args.write.write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_meta(args.write.parent, dataclasses.replace(read_meta(args.write.parent), quality=section))
     print(f"wrote the quality of {model.id} {model.version} ({len(val)} articles) into {args.write}")
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from ..evaluation import best_threshold, macro_f1_single
+from ..model import load_uncached
 from ..model.heads import ParagraphWords, article_mean, paragraph_features, sigmoid
 from ..model.runtime import OnnxModel
 from ..model.text_features import TextFeatures, Tfidf
@@ -181,7 +182,7 @@ def _progress(name: str, n: int):
 
 def refit(model_dir: Path, parts: dict[str, list[LabeledArticle]], log=print) -> dict[str, str]:
     """Refit the paragraph, genre and frame heads in ``model_dir/heads.npz``."""
-    model = OnnxModel(model_dir)
+    model = load_uncached(model_dir)
     heads: dict[str, np.ndarray] = dict(model.heads.w)
     if model.heads.genre_reads_text:  # refitting a refitted model: start from what it reads
         heads["genre_input"] = np.array("text")

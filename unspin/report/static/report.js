@@ -63,10 +63,14 @@
       var head = el("div", "tip-head");
       head.appendChild(el("span", "sym c" + m.dataset.cat, t.symbol));
       head.appendChild(el("strong", "", t.label));
-      head.appendChild(el("span", "tip-meta", " \u00b7 " + t.category + " \u00b7 " +
-        pct(parseFloat(m.dataset.score)) + " confidence"));
+      head.appendChild(el("span", "tip-meta", " \u00b7 " + t.category + " \u00b7 " + m.dataset.level));
       item.appendChild(head);
+      item.appendChild(el("p", "tip-conf", pct(parseFloat(m.dataset.labelScore)) +
+        " sure the paragraph uses it; about " + pct(parseFloat(m.dataset.score)) +
+        " of such highlighted text matches an annotator\u2019s."));
+      if (m.dataset.evidence) { item.appendChild(el("p", "tip-words", "Words that drove it: " + m.dataset.evidence)); }
       if (t.definition) { item.appendChild(el("p", "", t.definition)); }
+      if (t.example) { item.appendChild(el("p", "tip-example", "Example: " + t.example)); }
       tip.appendChild(item);
     });
     tip.hidden = false;

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unspin.document import Analysis, Article, Span
-from unspin.profile import Profile, paragraphs_of, sentence_around
+from unspin.profiles import Profile, paragraphs_of, sentence_around
 from unspin.taxonomy import CATEGORIES, TECHNIQUE_NAMES
 
 
