@@ -88,12 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     size = {"width": args.width, "height": args.height, "full_page": args.full_page}
     if args.dashboard:
+        from unspin.corpus.correction import load_quality
         from unspin.corpus.dashboard import build_dashboard
         from unspin.corpus.store import open_store
 
         store = open_store(args.dashboard)
         try:
-            html = build_dashboard(store)
+            html = build_dashboard(store, quality=load_quality(None))
         finally:
             store.close()
         shoot(html, args.out / "corpus-dashboard.png", **{**size, "width": 1200, "height": 1250})

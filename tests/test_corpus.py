@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from unspin.cli import cli
 from unspin.config import Settings
 from unspin.corpus import Columns, Metadata, add, open_store
+from unspin.corpus.correction import load_quality
 from unspin.corpus.dashboard import build_dashboard
 from unspin.corpus.query import Filters, breakdown, resolve_technique
 from unspin.corpus.records import model_label
@@ -232,6 +233,24 @@ def test_breakdown_by_outlet_month_and_technique(corpus: Path) -> None:
         months = breakdown(store, "month", technique="LL", filters=Filters(since="2024-02", until="2024-03"), resamples=200)
         assert [r["group"] for r in months.rows()] == ["2024-02", "2024-03"]
         assert months.technique == "Loaded_Language"
+        assert not any(r["different"] for r in months.rows()), "months are not flagged one by one"
+        assert "no trend claimed" in (months.trend_text() or ""), "two months of 10 articles: too few"
+        # 10 articles an outlet: too few to compare, and said so; corrected rates need the quality counts
+        assert all(r["p_value"] is None and "too few to compare" in r["finding"] for r in rows)
+        assert all(r["corrected_per_1k_words"] is None for r in rows)
+        assert by_outlet.summary()["corrected"].startswith("not available: the model has no held-out")
+        quality = load_quality(None)
+        assert quality is not None, "the shipped model carries its quality counts"
+        fixed = breakdown(store, "outlet", technique="LL", resamples=200, quality=quality)
+        for r in fixed.rows():
+            assert r["corrected_low"] <= r["corrected_per_1k_words"] <= r["corrected_high"]
+            assert r["corrected_high"] > r["corrected_low"]
+        assert fixed.summary()["corrected"].startswith("an estimate")
+        # the counts are of every detection: a min_score that hides some leaves no estimate
+        strict = breakdown(store, "outlet", technique="LL", resamples=200, quality=quality,
+                           filters=Filters(min_score=0.01))  # fmt: skip
+        assert all(r["corrected_per_1k_words"] is None for r in strict.rows())
+        assert strict.summary()["corrected"].startswith("not available: the quality counts are for every detection")
     assert resolve_technique("name_calling") == "Name_Calling-Labeling"
     with pytest.raises(InputError, match="Unknown technique"):
         resolve_technique("shouting")
@@ -284,6 +303,14 @@ def test_export_writes_tidy_tables(corpus: Path, tmp_path: Path) -> None:
             assert texts[int(row["article_id"])][int(row["start"]) : int(row["end"])] == row["text"]
     with (tmp_path / "out" / "paragraphs.csv").open(encoding="utf-8") as f:
         assert sum(1 for _ in csv.DictReader(f)) == 60  # two paragraphs an article
+    with (tmp_path / "out" / "articles.csv").open(encoding="utf-8") as f:
+        assert all(row["corrected_per_1k_words"] == "" for row in csv.DictReader(f)), "no quality: no estimate"
+    with open_store(corpus) as store:
+        export(store, tmp_path / "fixed", "csv", quality=load_quality(None))
+    with (tmp_path / "fixed" / "articles.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert all(float(r["corrected_per_1k_words"]) >= 0 for r in rows)
+    assert any(float(r["corrected_per_1k_words"]) != float(r["per_1k_words"]) for r in rows)
 
 
 def test_dashboard_is_self_contained_and_escapes_article_text(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from ..cli_common import (
     settings_of,
 )
 from ..errors import UnspinError
+from .correction import load_quality
 from .dashboard import write_dashboard
 from .distributed import analyse_shards
 from .query import Breakdown, Filters, breakdown
@@ -224,14 +225,15 @@ def query_command(db: Path, by: str, technique: str | None, outlet: tuple[str, .
                   topic: tuple[str, ...], since: str | None, until: str | None, min_score: float | None,
                   fmt: str, output: Path | None, resamples: int, seed: int) -> None:
     """Detections per 1,000 words by outlet, topic, month, week or genre, each with a 95%
-    bootstrap interval and its difference from the rest of the corpus ("different": the
-    interval of that difference excludes zero)."""
+    interval, its ratio to the rest of the corpus and the rate corrected for the model's
+    errors. "different": a permutation test, with the false discovery rate held at 5%
+    across the table (months and weeks: the trend, as a change per year)."""
 
     if fmt == "parquet" and output is None:
         raise UnspinError("--format parquet needs -o FILE.")
     with open_store(db) as store:
         result = breakdown(store, by, technique=technique, filters=_filters(outlet, topic, since, until, min_score),
-                           resamples=resamples, seed=seed)
+                           resamples=resamples, seed=seed, quality=load_quality(settings_of().model_dir))
     if fmt == "parquet":
         assert output is not None
         result.write_parquet(str(output))
@@ -257,20 +259,33 @@ def _table(result: Breakdown) -> str:
     def f(v: float | None, sign: bool = False) -> str:
         return "–" if v is None else (f"{v:+.2f}" if sign else f"{v:.2f}")
 
+    summary = result.summary()
+    periods = result.trend is not None
     table = Table(title=f"{result.measure}: detections per 1,000 words by {result.by} "
-                        f"(95% bootstrap intervals, {result.resamples} resamples)")
-    for name in ("", "articles", "per 1k words", "95% interval", "vs rest", "95% interval", ""):
+                        f"(95% intervals, {result.resamples} bootstrap resamples)")
+    heads = ["", "articles", "per 1k words", "95% interval", "corrected*", "95% interval"]
+    heads += [] if periods else ["× rest", "95% interval", "q", ""]
+    for name in heads:
         table.add_column(name, justify="left" if name == "" else "right")
-    for r in result.rows():
-        table.add_row(
-            str(r["group"]), str(r["articles"]), f(r["per_1k_words"]),
-            f"{f(r['ci_low'])} to {f(r['ci_high'])}", f(r["vs_rest"], True),
-            f"{f(r['vs_rest_low'], True)} to {f(r['vs_rest_high'], True)}",
-            "different" if r["different"] else "",
-        )
+    rows = result.rows()
+    for r in rows:
+        cells = [str(r["group"]), str(r["articles"]), f(r["per_1k_words"]), f"{f(r['ci_low'])} to {f(r['ci_high'])}",
+                 f(r["corrected_per_1k_words"]), f"{f(r['corrected_low'])} to {f(r['corrected_high'])}"]
+        if not periods:
+            q = r["q_value"]
+            cells += [f(r["ratio"]), f"{f(r['ratio_low'])} to {f(r['ratio_high'])}",
+                      "–" if q is None else f"{q:.3f}",
+                      ("higher" if (r["ratio"] or 0) > 1 else "lower") if r["different"] else ""]
+        table.add_row(*cells)
     buf = StringIO()
-    Console(file=buf, width=max(100, 20 + max((len(str(r["group"])) for r in result.rows()), default=0) + 80),
+    Console(file=buf, width=max(100, 20 + max((len(str(r["group"])) for r in rows), default=0) + 110),
             no_color=True, highlight=False).print(table)
+    notes = [r["finding"] for r in rows if r["different"]] if not periods else [result.trend_text() or ""]
+    small = [f"{r['group']} ({r['articles']})" for r in rows if r["articles"] < summary["min_articles"]]
+    if small and not periods:
+        notes.append(f"Too few articles to compare (at least {summary['min_articles']}): {', '.join(small)}.")
+    buf.write("".join(f"{n}\n" for n in notes if n))
+    buf.write(f"Method: {summary['method']}.\n* Corrected: {summary['corrected']}.\n")
     return buf.getvalue()
 
 
@@ -286,7 +301,7 @@ def export_command(db: Path, fmt: str, output: Path) -> None:
     per article, span, paragraph, label, frame score), ready for pandas, R, DuckDB."""
 
     with open_store(db) as store:
-        counts = export(store, output, fmt)
+        counts = export(store, output, fmt, quality=load_quality(settings_of().model_dir))
     for name, n in counts.items():
         click.echo(f"unspin: wrote {output / f'{name}.{fmt}'} ({n} rows)", err=True)
 
@@ -346,5 +361,5 @@ def report_command(db: Path, output: Path, outlet: tuple[str, ...], topic: tuple
 
     with open_store(db) as store:
         write_dashboard(store, output, filters=_filters(outlet, topic, since, until, min_score),
-                        resamples=resamples, seed=seed, top=top)
+                        resamples=resamples, seed=seed, top=top, quality=load_quality(settings_of().model_dir))
     click.echo(f"unspin: wrote {output}", err=True)

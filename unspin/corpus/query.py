@@ -1,5 +1,7 @@
 """Questions across a corpus: techniques per 1,000 words by outlet, topic, month, week or
-genre, each with a bootstrap confidence interval and its difference from the rest.
+genre, each with a bootstrap confidence interval, its ratio to the rest of the corpus, a
+permutation test with the false discovery rate controlled across the table, the rate
+corrected for the model's measured errors, and, over time, the trend as a slope.
 
 :func:`load_selection` reads the analysed articles (with filters) into arrays once;
 :func:`breakdown` groups them. The dashboard and the web page use the same two functions.
@@ -19,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..report.labels import technique_info
 from ..taxonomy import ABBREVIATIONS, TECHNIQUE_NAMES, normalize_label
-from .stats import GroupStats, bootstrap_groups
+from .correction import Corrected, Quality, corpus_models, correct, correct_total
+from .stats import ALPHA, MIN_ARTICLES, GroupStats, Resampler, Trend, bootstrap_groups, trend
 from .store import Store
 from .tables import write_table
 
@@ -36,8 +40,11 @@ __all__ = [
 
 BY = ("outlet", "topic", "month", "week", "genre")
 UNKNOWN = "(unknown)"
+PERIODS = ("month", "week")  # compared by their trend, not one by one
 COLUMNS = ("group", "articles", "words", "detections", "per_1k_words", "ci_low", "ci_high",
-           "vs_rest", "vs_rest_low", "vs_rest_high", "different")  # fmt: skip
+           "vs_rest", "vs_rest_low", "vs_rest_high", "ratio", "ratio_low", "ratio_high",
+           "p_value", "q_value", "different", "corrected_per_1k_words", "corrected_low",
+           "corrected_high", "finding")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -215,20 +222,73 @@ def load_selection(
     )
 
 
+def measure_label(technique: str | None) -> str:
+    return technique_info(technique).label if technique else "all techniques"
+
+
+def times(value: float) -> str:
+    """A ratio as a reader quotes it: 1.6, 0.43, 12."""
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.2f}" if value < 0.995 else f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
+
+
+def finding(stats: GroupStats, i: int, j: int, label: str, what: str = "") -> str:
+    """The sentence a reader can quote about group i, measure j ("" when its rate is unknown)."""
+    n = int(stats.articles[i])
+    name = f"{what} {stats.groups[i]}".strip()
+    if stats.p_value is None or np.isnan(stats.p_value[i, j]):
+        if n < MIN_ARTICLES:
+            return f"{name}: {n} articles, too few to compare (at least {MIN_ARTICLES})"
+        return ""
+    assert stats.ratio is not None and stats.ratio_low is not None and stats.ratio_high is not None
+    ci = f"95% CI {times(float(stats.ratio_low[i, j]))}–{times(float(stats.ratio_high[i, j]))}; {n:,} articles"
+    ratio = times(float(stats.ratio[i, j]))
+    if stats.flag(i, j):
+        if stats.detections[i, j] == 0:
+            return f"{name}: no {label} detected, less than the rest of the corpus (ratio {ci})"
+        return f"{name}: {ratio} times the rest of the corpus for {label} ({ci})"
+    return f"{name}: not shown to differ from the rest for {label} ({ratio} times, {ci})"
+
+
+def trend_finding(t: Trend, j: int, label: str, period: str) -> str:
+    """"Loaded language: +12% a year (95% CI +3% to +22%; ...)" or why there is no claim."""
+    if np.isnan(t.p_value[j]):
+        if np.isnan(t.change[j]) and t.articles >= MIN_ARTICLES and t.periods >= 3:
+            return f"{label}: no detections, no trend"
+        return (f"{label}: no trend claimed ({t.articles} dated articles over {t.periods} {period}s; "
+                f"needs {MIN_ARTICLES} articles and 3 {period}s)")  # fmt: skip
+
+    def pct(x: float) -> str:
+        return "–" if math.isnan(x) else f"{x * 100:+.0f}%"
+
+    q = t.q_value[j] if t.q_value is not None else t.p_value[j]
+    what = "a year" if q <= ALPHA else "a year, not shown to differ from no trend"
+    return (f"{label}: {pct(float(t.change[j]))} {what} (95% CI {pct(float(t.low[j]))} to "
+            f"{pct(float(t.high[j]))}; {t.articles:,} articles over {t.periods} {period}s)")  # fmt: skip
+
+
 @dataclass
 class Breakdown:
-    """One table: a row per group. ``technique`` None: all techniques together."""
+    """One table: a row per group. ``technique`` None: all techniques together. Groups are
+    tested against the rest (outlet, topic, genre); periods are not, their ``trend`` is."""
 
     by: str
     technique: str | None
     stats: GroupStats
     resamples: int
+    corrected: Corrected | None = None
+    quality_note: str = ""
+    trend: Trend | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         s = self.stats
+        label = measure_label(self.technique)
         out: list[dict[str, Any]] = []
         for i, group in enumerate(s.groups):
-            low, high = float(s.vs_rest_low[i, 0]), float(s.vs_rest_high[i, 0])
+            c = self.corrected
             out.append({
                 "group": group,
                 "articles": int(s.articles[i]),
@@ -238,11 +298,20 @@ class Breakdown:
                 "ci_low": _num(s.low[i, 0]),
                 "ci_high": _num(s.high[i, 0]),
                 "vs_rest": _num(s.vs_rest[i, 0]),
-                "vs_rest_low": _num(low),
-                "vs_rest_high": _num(high),
-                "different": bool(low > 0 or high < 0),
+                "vs_rest_low": _num(s.vs_rest_low[i, 0]),
+                "vs_rest_high": _num(s.vs_rest_high[i, 0]),
+                "ratio": _num(s.ratio[i, 0]) if s.ratio is not None else None,
+                "ratio_low": _num(s.ratio_low[i, 0]) if s.ratio_low is not None else None,
+                "ratio_high": _num(s.ratio_high[i, 0]) if s.ratio_high is not None else None,
+                "p_value": _num(s.p_value[i, 0], 6) if s.p_value is not None else None,
+                "q_value": _num(s.q_value[i, 0], 6) if s.q_value is not None else None,
+                "different": bool(s.flag(i, 0)),
+                "corrected_per_1k_words": _num(c.rate[i]) if c else None,
+                "corrected_low": _num(c.low[i]) if c else None,
+                "corrected_high": _num(c.high[i]) if c else None,
+                "finding": finding(s, i, 0, label, self.by.capitalize() if self.by in ("topic", "genre") else ""),
             })  # fmt: skip
-        if self.by in ("outlet", "topic", "genre"):
+        if self.by not in PERIODS:
             out.sort(key=lambda r: (-(r["per_1k_words"] or 0.0), r["group"]))
         return out
 
@@ -250,12 +319,36 @@ class Breakdown:
     def measure(self) -> str:
         return self.technique or "all techniques"
 
+    def trend_text(self) -> str | None:
+        if self.trend is None:
+            return None
+        return trend_finding(self.trend, 0, measure_label(self.technique).capitalize(), self.by)
+
+    def summary(self) -> dict[str, Any]:
+        """What the table claims and how, for the JSON output and the web page."""
+        out: dict[str, Any] = {
+            "by": self.by, "technique": self.technique, "confidence": self.stats.level,
+            "resamples": self.resamples,
+            "method": ("groups against the rest of the selection: permutation test of group labels over "
+                       f"articles, Benjamini-Hochberg false discovery rate {ALPHA} over the table; "
+                       f"no claim for a group of fewer than {MIN_ARTICLES} articles"
+                       if self.by not in PERIODS else
+                       f"periods: the trend (Poisson rate model, slope per year), its test permuting "
+                       f"dates over articles; no claim below {MIN_ARTICLES} dated articles or 3 {self.by}s"),
+            "min_articles": MIN_ARTICLES,
+            "corrected": self.quality_note,
+        }  # fmt: skip
+        if self.trend is not None:
+            t = self.trend
+            out["trend"] = {
+                "change_per_year": _num(t.change[0]), "low": _num(t.low[0]), "high": _num(t.high[0]),
+                "p_value": _num(t.p_value[0], 6), "different": bool(t.p_value[0] <= ALPHA),
+                "articles": t.articles, "periods": t.periods, "finding": self.trend_text(),
+            }  # fmt: skip
+        return out
+
     def to_json(self) -> str:
-        return json.dumps(
-            {"by": self.by, "technique": self.technique, "confidence": self.stats.level,
-             "resamples": self.resamples, "rows": self.rows()},
-            indent=2, ensure_ascii=False,
-        ) + "\n"  # fmt: skip
+        return json.dumps({**self.summary(), "rows": self.rows()}, indent=2, ensure_ascii=False) + "\n"
 
     def to_csv(self) -> str:
         buf = io.StringIO()
@@ -268,9 +361,61 @@ class Breakdown:
         write_table(self.rows(), path, "parquet", columns=COLUMNS)
 
 
-def _num(value: float) -> float | None:
+def _num(value: float, digits: int = 4) -> float | None:
     value = float(value)
-    return None if math.isnan(value) else round(value, 4)
+    return None if math.isnan(value) or math.isinf(value) else round(value, digits)
+
+
+def quality_note(store: Store, quality: Quality | None, min_score: float = 0.0) -> tuple[Quality | None, str]:
+    """The quality to correct with, if it fits the corpus and the detections counted, and what
+    the corrected column says. The counts are of every detection the model makes, so they say
+    nothing about what is left once a ``min_score`` hides some."""
+    if quality is None:
+        return None, ("not available: the model has no held-out quality counts "
+                      "(python -m unspin.train.quality --write MODEL/model.json)")  # fmt: skip
+    if min_score > 0:
+        return None, (f"not available: the quality counts are for every detection, and only those "
+                      f"scored {min_score:g} or more are counted here")  # fmt: skip
+    models = corpus_models(store)
+    if models != [quality.model]:
+        return None, (f"not available: the quality counts are for model {quality.model}, this corpus "
+                      f"was analysed by {', '.join(models) or 'no model'}")  # fmt: skip
+    return quality, "an estimate: " + quality.describe()
+
+
+def years_of(selection: Selection, period: str) -> np.ndarray:
+    """Each article's date in years (its month or week), NaN when undated."""
+    out = np.full(len(selection), np.nan)
+    for i, key in enumerate(getattr(selection, period)):
+        if key:
+            y, rest = int(key[:4]), key[5:]
+            out[i] = y + ((int(rest[:2]) - 1) / 12 + (int(rest[3:5]) - 1) / 365.25 if period == "week" else (int(rest) - 1) / 12)
+    return out
+
+
+def group_technique_counts(store: Store, filters: Filters, by: str, names: Sequence[str]) -> np.ndarray:
+    """Detections per group of ``by`` and technique [G, T], counted in SQL: what the corrected
+    total needs, without reading detections article by article."""
+    key = {"outlet": f"coalesce(a.outlet, '{UNKNOWN}')", "month": "a.month", "week": "a.week",
+           "genre": f"coalesce(an.genre, '{UNKNOWN}')", "topic": "tp.name"}[by]  # fmt: skip
+    joins = "JOIN articles a ON a.id = s.article_id"
+    if by == "genre":
+        joins += " JOIN analyses an ON an.article_id = a.id"
+    if by == "topic":
+        joins += " JOIN article_topics atp ON atp.article_id = a.id JOIN topics tp ON tp.id = atp.topic_id"
+    where, params = filters.where()
+    if filters.min_score > 0:
+        where, params = f"s.score >= ? AND {where}", [filters.min_score, *params]
+    out = np.zeros((len(names), len(TECHNIQUE_NAMES)))
+    row = {n: i for i, n in enumerate(names)}
+    column = {t: j for j, t in enumerate(TECHNIQUE_NAMES)}
+    # analysed articles only, as everywhere: spans exist only for them
+    for group, technique, n in store.rows(
+        f"SELECT {key}, s.technique, count(*) FROM spans s {joins} WHERE {where} GROUP BY 1, 2", params
+    ):
+        if group in row and technique in column:
+            out[row[group], column[technique]] = n
+    return out
 
 
 def breakdown(
@@ -282,15 +427,37 @@ def breakdown(
     resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    quality: Quality | None = None,
 ) -> Breakdown:
-    """Detections per 1,000 words (of ``technique``, or of all) for each group of ``by``."""
+    """Detections per 1,000 words (of ``technique``, or of all) for each group of ``by``;
+    ``quality``: the model's held-out counts, for the corrected rates."""
     filters = filters or Filters()
     technique = resolve_technique(technique)
+    quality, note = quality_note(store, quality, filters.min_score)
     selection = load_selection(store, filters, techniques=(technique,) if technique else None,
-                               topics=by == "topic")
+                               topics=by == "topic")  # fmt: skip
     if by == "topic" and not selection.topics:
         raise InputError("This corpus has no topics yet: run unspin corpus topics DB first.")
     names, members = selection.groups(by)
-    stats = bootstrap_groups(selection.counts, selection.words, members, names, resamples=resamples,
-                             level=level, seed=seed)  # fmt: skip
-    return Breakdown(by=by, technique=technique, stats=stats, resamples=resamples)
+    counts = selection.counts
+    shared = Resampler(len(selection), resamples, seed)
+    stats = bootstrap_groups(counts, selection.words, members, names, level=level, seed=seed, resampler=shared)
+    if by not in PERIODS:
+        stats.test(counts, selection.words, members, seed=seed)
+    corrected = None
+    if quality is not None:
+        if technique is None:
+            corrected = correct_total(group_technique_counts(store, filters, by, names), stats, quality,
+                                      level=level, seed=seed)  # fmt: skip
+        else:
+            corrected = correct(stats.detections.astype(np.float64), stats.words, stats.replicates,
+                                [technique], quality, level=level, seed=seed)  # fmt: skip
+        if corrected is None:
+            note = f"not available: no held-out estimate for {measure_label(technique)} (no true positive)"
+        elif corrected.left_out:
+            note += f"; leaves out {', '.join(map(measure_label, corrected.left_out))} (no held-out estimate)"
+    found = None
+    if by in PERIODS:
+        found = trend(counts, selection.words, years_of(selection, by), resampler=shared, level=level, seed=seed)
+    return Breakdown(by=by, technique=technique, stats=stats, resamples=resamples, corrected=corrected,
+                     quality_note=note, trend=found)  # fmt: skip

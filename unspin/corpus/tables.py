@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..taxonomy import GENRE_NAMES
+from .correction import Quality, corpus_models
 from .records import CorpusArticle, Findings
 from .store import Store
 
@@ -86,7 +87,7 @@ def write_table(
 ARTICLE_COLUMNS = (
     "article_id", "content_hash", "title", "url", "outlet", "domain", "published", "month",
     "week", "language", "words", "source", "model_id", "model_version", "genre", "detections",
-    "per_1k_words", *(f"genre_{g}" for g in GENRE_NAMES), "frames", "topics",
+    "per_1k_words", "corrected_per_1k_words", *(f"genre_{g}" for g in GENRE_NAMES), "frames", "topics",
 )  # fmt: skip
 EXPORTS: dict[str, tuple[str, ...]] = {
     "articles": ARTICLE_COLUMNS,
@@ -103,7 +104,20 @@ def _stream(store: Store, sql: str) -> Iterator[tuple[Any, ...]]:
         yield from batch
 
 
-def _articles(store: Store) -> Iterator[dict[str, Any]]:
+def _corrected(store: Store, quality: Quality | None) -> dict[int, float] | None:
+    """Per article, the estimated true detections (each technique's count times its
+    precision / recall; techniques without an estimate left out): empty without quality
+    counts for the model that analysed the corpus (None)."""
+    if quality is None or corpus_models(store) != [quality.model]:
+        return None
+    factor = {t: quality.factor(t) for t in quality.counts}
+    out: dict[int, float] = {}
+    for a, technique, n in _stream(store, "SELECT article_id, technique, count(*) FROM spans GROUP BY 1, 2"):
+        out[a] = out.get(a, 0.0) + n * (factor.get(technique) or 0.0)
+    return out
+
+
+def _articles(store: Store, quality: Quality | None = None) -> Iterator[dict[str, Any]]:
     genres = {(a, g): s for a, g, s in _stream(store, "SELECT article_id, genre, score FROM genre_scores")}
     frames: dict[int, list[str]] = {}
     for a, f in _stream(store, "SELECT article_id, frame FROM frame_scores WHERE chosen ORDER BY article_id, score DESC"):
@@ -111,6 +125,7 @@ def _articles(store: Store) -> Iterator[dict[str, Any]]:
     topics: dict[int, list[str]] = {}
     for a, name in _stream(store, "SELECT at.article_id, t.name FROM article_topics at JOIN topics t ON t.id = at.topic_id ORDER BY t.kind, t.name"):
         topics.setdefault(a, []).append(name)
+    corrected = _corrected(store, quality)
     for row in _stream(
         store,
         "SELECT a.id, a.content_hash, a.title, a.url, a.outlet, a.domain, a.published, a.month, "
@@ -120,6 +135,10 @@ def _articles(store: Store) -> Iterator[dict[str, Any]]:
         out = dict(zip(ARTICLE_COLUMNS[:16], row, strict=True))
         words, detections = out["words"], out["detections"]
         out["per_1k_words"] = round(detections / words * 1000, 4) if words and detections is not None else None
+        estimate = corrected.get(row[0], 0.0) if corrected is not None else None
+        out["corrected_per_1k_words"] = (
+            round(estimate / words * 1000, 4) if estimate is not None and words and detections is not None else None
+        )
         for g in GENRE_NAMES:
             out[f"genre_{g}"] = genres.get((row[0], g))
         out["frames"] = ";".join(frames.get(row[0], []))
@@ -152,12 +171,13 @@ def _paragraphs(store: Store) -> Iterator[dict[str, Any]]:
         yield out
 
 
-def export(store: Store, out_dir: str | os.PathLike[str], fmt: str) -> dict[str, int]:
-    """Write the tidy tables (see :data:`EXPORTS`) into ``out_dir``; rows per table."""
+def export(store: Store, out_dir: str | os.PathLike[str], fmt: str, *, quality: Quality | None = None) -> dict[str, int]:
+    """Write the tidy tables (see :data:`EXPORTS`) into ``out_dir``; rows per table. With the
+    model's ``quality`` counts, articles carry their estimated true rate beside the detected one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sources = {
-        "articles": _articles(store),
+        "articles": _articles(store, quality),
         "spans": _spans(store),
         "paragraphs": _paragraphs(store),
         "paragraph_labels": (

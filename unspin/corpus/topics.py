@@ -27,11 +27,22 @@ from .store import Store
 
 __all__ = ["Rule", "TopicsResult", "assign_topics", "load_rules"]
 
-_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]")
+_POSSESSIVE = re.compile(r"['’]s$")
 _NAME_SAMPLE = 400  # articles read per cluster to name it
-_STOPWORDS = frozenset(
-    ["about", "above", "after", "again", "against", "all", "also", "among", "and", "any", "are", "because", "been", "before", "being", "below", "between", "both", "but", "can", "could", "did", "does", "doing", "down", "during", "each", "even", "ever", "every", "few", "for", "from", "further", "had", "has", "have", "having", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "into", "its", "itself", "just", "last", "like", "made", "make", "many", "may", "more", "most", "much", "must", "new", "not", "now", "off", "once", "one", "only", "other", "our", "ours", "out", "over", "own", "per", "said", "same", "say", "says", "she", "should", "since", "some", "still", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "though", "three", "through", "too", "two", "under", "until", "upon", "very", "was", "way", "well", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "year", "years", "yet", "you", "your", "mr", "mrs", "ms", "also", "told", "according", "people", "time", "first", "back", "get", "got", "going", "know", "like", "news", "report", "reported", "week"]
-)
+_STOPWORDS = frozenset(["about", "above", "across", "after", "again", "against", "ago", "all", "almost", "along", "already", "also", "although", "always", "among", "and", "another", "any", "anyone", "anything", "are", "around", "asked", "back", "because", "become", "been", "before", "behind", "being", "below", "between", "both", "but", "call", "called", "came", "can", "cannot", "come", "comes", "could", "did", "does", "doing", "done", "down", "during", "each", "either", "else", "enough", "even", "ever", "every", "everyone", "everything", "far", "few", "find", "first", "for", "found", "from", "further", "gave", "get", "gets", "getting", "give", "given", "goes", "going", "gone", "got", "had", "has", "have", "having", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "including", "into", "its", "itself", "just", "keep", "kept", "know", "known", "last", "later", "least", "less", "let", "like", "likely", "made", "make", "makes", "making", "many", "may", "maybe", "might", "more", "most", "much", "must", "near", "need", "needs", "never", "new", "next", "nor", "not", "nothing", "now", "off", "often", "once", "one", "only", "onto", "other", "others", "our", "ours", "out", "over", "own", "part", "per", "perhaps", "please", "put", "quite", "rather", "really", "right", "said", "same", "saw", "say", "saying", "says", "see", "seen", "several", "she", "should", "show", "shows", "since", "some", "someone", "something", "soon", "still", "such", "take", "taken", "takes", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "therefore", "these", "they", "thing", "things", "think", "this", "those", "though", "three", "through", "thus", "time", "times", "today", "together", "told", "too", "took", "toward", "towards", "two", "under", "unless", "until", "upon", "use", "used", "using", "very", "want", "wanted", "wants", "was", "way", "ways", "week", "weeks", "well", "went", "were", "what", "whatever", "when", "where", "whether", "which", "while", "who", "whole", "whom", "whose", "why", "will", "with", "within", "without", "would", "year", "years", "yet", "you", "your", "yours", "yourself", "mr", "mrs", "ms", "dr", "according", "people", "news", "report", "reported", "reports", "story", "stories", "article"])
+
+
+def _tokens(text: str) -> list[str]:
+    """Informative words: no stop words, possessives folded ("trump's" -> "trump"), no
+    contraction fragments ("wasn't", "they're"), at least three letters."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        w = _POSSESSIVE.sub("", w)
+        if "'" in w or "’" in w or len(w) < 3 or w in _STOPWORDS:
+            continue
+        out.append(w)
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,12 +125,13 @@ def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 50) -> np.
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+    return set(_tokens(text))
 
 
 def _names(store: Store, ids: np.ndarray, labels: np.ndarray, k: int, seed: int) -> list[str]:
-    """Each cluster's three most distinctive words (document-frequency log-odds against
-    the other clusters, on a sample of each)."""
+    """Each cluster's three most distinctive words: the z-score of the document-frequency
+    log-odds against the other clusters (on a sample of each), which prefers words both
+    distinctive and common in the cluster over rare ones found by chance."""
     rng = np.random.default_rng(seed)
     df: list[Counter[str]] = []
     sizes = []
@@ -144,7 +156,8 @@ def _names(store: Store, ids: np.ndarray, labels: np.ndarray, k: int, seed: int)
             if c < 3:
                 continue
             rest = total[word] - c
-            score = np.log((c + 0.5) / (n_in - c + 0.5)) - np.log((rest + 0.5) / (n_out - rest + 0.5))
+            delta = np.log((c + 0.5) / (n_in - c + 0.5)) - np.log((rest + 0.5) / (n_out - rest + 0.5))
+            score = delta / np.sqrt(1 / (c + 0.5) + 1 / (n_in - c + 0.5) + 1 / (rest + 0.5) + 1 / (n_out - rest + 0.5))
             scored.append((score, word))
         top = [w for _, w in sorted(scored, reverse=True)[:3]]
         names.append(f"{j + 1}: {', '.join(top) or 'misc'}")

@@ -16,11 +16,14 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response
 
+from ..config import Settings
+from ..corpus.correction import load_quality
 from ..corpus.dashboard import build_dashboard
-from ..corpus.query import BY, Breakdown, Filters, breakdown
+from ..corpus.query import BY, Breakdown, Filters, breakdown, measure_label
 from ..corpus.store import Status, open_store
 from ..errors import UnspinError
 from ..report.html import render_analysis
+from ..report.labels import technique_info
 from ..taxonomy import TECHNIQUE_NAMES
 from .engine import engine_of
 from .errors import NotFoundError
@@ -45,10 +48,14 @@ def corpus_of(request: Request) -> Path:
     return path
 
 
-def _query(path: Path, by: str, technique: str | None, filters: Filters) -> tuple[Status, Breakdown]:
+def _query(path: Path, by: str, technique: str | None, filters: Filters, settings: Settings) -> tuple[Status, Breakdown]:
     with open_store(path) as store:
-        return store.status(None), breakdown(store, by, technique=technique, filters=filters,
-                                             resamples=RESAMPLES)  # fmt: skip
+        return store.status(None), breakdown(store, by, technique=technique, filters=filters, resamples=RESAMPLES,
+                                             quality=load_quality(settings.model_dir))  # fmt: skip
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _filters(request: Request, outlet: Sequence[str] = (), topic: Sequence[str] = (),
@@ -71,15 +78,18 @@ async def corpus_page(
     path: Path | None = getattr(request.app.state, "corpus", None)
     context: dict[str, Any] = {
         "page_title": "Corpus", "nav": "corpus", "path": path, "by": by, "by_choices": BY,
-        "technique": technique, "techniques": TECHNIQUE_NAMES, "since": since, "until": until,
-        "outlet": ",".join(outlet), "error": None, "result": None, "status": None,
+        "technique": technique, "techniques": [(t, technique_info(t).label) for t in TECHNIQUE_NAMES],
+        "since": since, "until": until, "outlet": ",".join(outlet), "error": None, "result": None,
+        "status": None, "num": _num, "label": "",
     }  # fmt: skip
     status = 200
     if path is not None:
         try:
             context["status"], context["result"] = await asyncio.to_thread(
-                _query, path, by, technique or None, _filters(request, outlet, topic, since, until)
+                _query, path, by, technique or None, _filters(request, outlet, topic, since, until),
+                engine_of(request).settings,
             )
+            context["label"] = measure_label(context["result"].technique)
         except UnspinError as err:
             context["error"], status = str(err), err.http_status
     return HTMLResponse(render("corpus.html.j2", **context), status_code=status)
@@ -87,11 +97,12 @@ async def corpus_page(
 
 @router.get("/corpus/dashboard", response_class=HTMLResponse)
 async def corpus_dashboard(request: Request) -> Response:
-    path, filters = corpus_of(request), _filters(request)
+    path, filters, settings = corpus_of(request), _filters(request), engine_of(request).settings
 
     def build() -> str:
         with open_store(path) as store:
-            return build_dashboard(store, filters=filters, resamples=RESAMPLES, href=lambda i: f"/corpus/articles/{i}")
+            return build_dashboard(store, filters=filters, resamples=RESAMPLES, href=lambda i: f"/corpus/articles/{i}",
+                                   quality=load_quality(settings.model_dir))
 
     return page(await asyncio.to_thread(build), links=[("/corpus", "Corpus"), ("/", "Analyse an article")])
 
@@ -121,9 +132,11 @@ async def corpus_query(
     since: str | None = None,
     until: str | None = None,
 ) -> dict[str, Any]:
-    """Detections per 1,000 words by outlet, topic, month, week or genre, with 95% bootstrap
-    intervals (as ``unspin corpus query --format json``)."""
+    """Detections per 1,000 words by outlet, topic, month, week or genre, with 95% intervals,
+    ratios to the rest with permutation tests (false discovery rate 5% across the table),
+    rates corrected for the model's errors, and for months and weeks the trend (as
+    ``unspin corpus query --format json``)."""
     path = corpus_of(request)
-    _status, result = await asyncio.to_thread(_query, path, by, technique, _filters(request, outlet, topic, since, until))
-    return {"by": result.by, "technique": result.technique, "confidence": result.stats.level,
-            "resamples": result.resamples, "rows": result.rows()}  # fmt: skip
+    _status, result = await asyncio.to_thread(_query, path, by, technique, _filters(request, outlet, topic, since, until),
+                                              engine_of(request).settings)  # fmt: skip
+    return {**result.summary(), "rows": result.rows()}

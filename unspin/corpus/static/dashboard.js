@@ -35,7 +35,7 @@
         row.setAttribute("transform", "translate(0," + (shown - i) * step + ")");
         if (visible) shown += 1;
       });
-      var height = 30 + step * shown + 6;
+      var height = Number(svg.getAttribute("data-head")) + step * shown + 6;
       svg.setAttribute("height", height);
       var vb = svg.getAttribute("viewBox").split(" ");
       svg.setAttribute("viewBox", [vb[0], vb[1], vb[2], height].join(" "));
@@ -56,6 +56,15 @@
     all("#pairs tbody tr").forEach(function (tr) {
       tr.hidden = tr.getAttribute("data-technique") !== s.technique ||
         !(outletShown(s, tr.getAttribute("data-outlet-a")) && outletShown(s, tr.getAttribute("data-outlet-b")));
+    });
+    all("#corrected-rates tbody tr").forEach(function (tr) {
+      tr.hidden = tr.getAttribute("data-technique") !== s.technique || !outletShown(s, tr.getAttribute("data-outlet"));
+    });
+    all(".findings li").forEach(function (li) {
+      var t = li.getAttribute("data-technique");
+      li.hidden = !(s.technique === "all" || t === s.technique) ||
+        (li.hasAttribute("data-outlet") && !outletShown(s, li.getAttribute("data-outlet"))) ||
+        (li.hasAttribute("data-topic") && !!s.topic && li.getAttribute("data-topic") !== s.topic);
     });
   }
 
@@ -135,6 +144,13 @@
       sw.style.background = color;
       li.appendChild(sw);
       li.appendChild(document.createTextNode(n));
+      var tr = (t.trends && t.trends[n]) ? t.trends[n][m] : null;
+      if (tr) {
+        var note = document.createElement("span");
+        note.className = "trend" + (tr.flag ? " flag" : "");
+        note.textContent = " · " + tr.text.slice(tr.text.indexOf(": ") + 2);
+        li.appendChild(note);
+      }
       legend.appendChild(li);
     });
   }
