@@ -130,3 +130,24 @@ def test_real_native_spans_start_on_word_boundaries_once_read() -> None:
     assert {a.reading for a in arts} == {"lf", "crlf"}  # the files differ: read each its own way
     inside = sum(1 for text, s in spans if s > 0 and text[s - 1].isalnum() and text[s].isalnum())
     assert inside == 0
+
+
+def test_the_token_head_experiment_masks_what_projection_does_not_know_and_decodes_words() -> None:
+    import numpy as np
+
+    from unspin.train.data import T_INDEX
+    from unspin.train.token_refit import decode, targets
+
+    art = LabeledArticle(id="fr-5", text="Title\nThe red carpet.", lines=[(1, 0, 5), (3, 6, 21)],
+                         spans=[("Loaded_Language", 10, 20)], paragraph_labels={3: ["Loaded_Language", "Doubt"]},
+                         annotated=False, source="mt-fr")
+    offsets = np.array([[0, 5], [6, 9], [10, 13], [14, 17], [17, 20], [20, 21]])
+    y, known = targets(art, offsets, {(3, "Doubt")})
+    assert y[:, T_INDEX["Loaded_Language"]].tolist() == [0, 0, 1, 1, 1, 0]
+    assert known[0].sum() == 0  # the unlabelled title
+    assert known[1:, T_INDEX["Doubt"]].sum() == 0 and known[1:, T_INDEX["Slogans"]].all()
+    probs = np.zeros((6, len(T_INDEX)), dtype=np.float32)
+    probs[[2, 4], T_INDEX["Loaded_Language"]] = 0.9  # "red" and the second piece of "carpet"
+    word_ids = np.array([0, 1, 2, 3, 3, 4])
+    th = np.full(len(T_INDEX), 0.5)
+    assert decode(probs, offsets, word_ids, th) == [("Loaded_Language", 10, 20)]

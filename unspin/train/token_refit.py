@@ -32,6 +32,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -154,15 +155,9 @@ def decode(probs: np.ndarray, offsets: np.ndarray, word_ids: np.ndarray, th: np.
     np.maximum.at(we, word_ids, offsets[:, 1])
     on = wp >= th
     for t in np.flatnonzero(on.any(0)):
-        run = None
-        for i in range(n_words):
-            if on[i, t]:
-                run = (run[0], i) if run else (i, i)
-            elif run:
-                spans.append((TECHNIQUE_NAMES[t], int(ws[run[0]]), int(we[run[1]])))
-                run = None
-        if run:
-            spans.append((TECHNIQUE_NAMES[t], int(ws[run[0]]), int(we[run[1]])))
+        edges = np.diff(np.concatenate([[0], on[:, t].astype(np.int8), [0]]))
+        for first, last in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True):
+            spans.append((TECHNIQUE_NAMES[t], int(ws[first]), int(we[last])))
     return spans
 
 
@@ -217,6 +212,8 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=ROOT / "unspin" / "model" / "default")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-only", action="store_true")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="train on the training articles already cached, caching nothing more")
     ap.add_argument("--max-translated", type=int, default=None,
                     help="use only this many translated training articles (a seeded random sample)")
     args = ap.parse_args()
@@ -229,14 +226,25 @@ def main() -> None:
     unknown = attach(pool, args.projected) if args.projected.exists() else {}
     model = OnnxModel(args.model, threads=args.threads)
     use = {k: [a for a in v if a.source != "en" or a.annotated] for k, v in parts.items()}
-    # The translated training articles in a seeded random order, so that a run cut short
-    # (``--max-translated``) uses a random sample of them, of every language.
+    # Training articles in a seeded random order, English and translated alternating, so
+    # that a run cut short (``--max-translated``, or ``--cached-only`` on a busy machine)
+    # trains on a random sample of both.
+    rng = random.Random(13)
+    english = [a for a in use["train"] if a.source == "en"]
     translated = [a for a in use["train"] if a.source != "en"]
-    random.Random(13).shuffle(translated)
-    use["train"] = [a for a in use["train"] if a.source == "en"] + translated[: args.max_translated]
-    order = use["val"] + use["tune"] + use["train"]
-    log(f"caching encoder outputs of {len(order)} articles in {args.cache}")
-    cache_outputs(model, order, args.cache / "hidden", log)
+    rng.shuffle(english)
+    rng.shuffle(translated)
+    translated = translated[: args.max_translated]
+    mixed = [a for pair in zip_longest(english, translated) for a in pair if a is not None]
+    order = use["val"] + use["tune"] + mixed
+    if args.cached_only:
+        use["train"] = [a for a in mixed if (args.cache / "hidden" / f"{_safe(a.id)}.npz").exists()]
+        log(f"training on the {len(use['train'])} cached training articles "
+            f"({sum(a.source == 'en' for a in use['train'])} English)")
+    else:
+        use["train"] = mixed
+        log(f"caching encoder outputs of {len(order)} articles in {args.cache}")
+        cache_outputs(model, order, args.cache / "hidden", log)
     if args.cache_only:
         return
     run(model, use, unknown, args.cache, log)
