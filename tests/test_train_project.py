@@ -104,7 +104,7 @@ def test_native_files_are_read_per_file_and_projections_attach(tmp_path: Path) -
     [art] = load_native(tmp_path, "fr", "train")
     assert art.reading == "crlf"
     assert [text[s:e] for _, s, e in art.spans] == ["déroulé le tapis rouge"]
-    assert art.drift == [-2] and art.paragraph_labels[3] == ["Loaded_Language"]
+    assert art.drift == [(-2, 0, 2)] and art.paragraph_labels[3] == ["Loaded_Language"]
 
     records = tmp_path / "spans.jsonl"
     records.write_text(

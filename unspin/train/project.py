@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import sys
 import tempfile
@@ -99,7 +100,9 @@ class NativeArticle:
     text: str
     reading: str
     spans: list[tuple[str, int, int]]  # snapped, in characters of ``text``
-    drift: list[int]  # how far each span's start moved (reading, then snapping), in characters
+    # How far each span moved, in characters: its start by the reading (CRLF: one back per
+    # line break above it), then its start and its end by snapping to words.
+    drift: list[tuple[int, int, int]]
     paragraph_labels: dict[int, list[str]]
 
 
@@ -136,7 +139,7 @@ def load_native(root: Path, lang: str, part: str) -> list[NativeArticle]:
             snapped = snap(text, pos[s], pos[e])
             if snapped:
                 spans.append((name, *snapped))
-                drift.append(snapped[0] - s)
+                drift.append((pos[s] - s, snapped[0] - pos[s], snapped[1] - pos[e]))
         out.append(NativeArticle(lang, part, aid, text, reading, spans, drift, labels.get(aid, {})))
     return out
 
@@ -253,7 +256,7 @@ def project_all(root: Path, out_dir: Path, log=print) -> Path:
                     p = project(nat, eng, link, max(s, ls) - ls, min(e, le) - ls)
                     out.write(json.dumps({
                         "lang": lang, "part": a.part, "id": f"{lang}-{a.id}", "line": number,
-                        "technique": name, "reading": a.reading, "drift": drift,
+                        "technique": name, "reading": a.reading, "drift": list(drift),
                         "native": nat[max(s, ls) - ls:min(e, le) - ls], "start": p.start, "end": p.end,
                         "english": eng[p.start:p.end] if p.start is not None else None, "reason": p.reason,
                         "paragraph_labels": a.paragraph_labels.get(number),
@@ -285,7 +288,7 @@ def attach(articles: list[LabeledArticle], path: Path) -> dict[str, set[tuple[in
     return unknown
 
 
-def summary(path: Path, log=print) -> None:
+def summary(root: Path, path: Path, log=print) -> None:
     """Spans in and kept per language, agreement with the paragraph labels, drift."""
     rows = [json.loads(x) for x in read_text(path).splitlines()]
     by: dict[str, Counter[str]] = defaultdict(Counter)
@@ -299,21 +302,36 @@ def summary(path: Path, log=print) -> None:
         log(f"{lang}: {c['in']} spans in, {c['kept']} kept ({c['kept'] / c['in']:.1%}); dropped: "
             + ", ".join(f"{k} {v}" for k, v in c.items() if k not in ("in", "kept", "agrees"))
             + f"; technique in the paragraph's labels: {c['agrees'] / max(c['kept'], 1):.1%}")
-    files: dict[tuple[str, str], str] = {(r["lang"], r["id"].split("-", 1)[1] + r["part"]): r["reading"] for r in rows}
-    readings = Counter((lang, reading) for (lang, _), reading in files.items())
+    natives = [a for lang in sorted(by) for part in ("train", "dev") for a in load_native(root, lang, part)]
+    readings = Counter((a.lang, a.reading) for a in natives)
     log("readings (files): " + ", ".join(f"{lang} {r} {n}" for (lang, r), n in sorted(readings.items())))
-    drift = Counter(min(abs(r["drift"]), 20) for r in rows)
-    log("start drift |chars| (reading + snapping; 20 = 20 or more): "
-        + ", ".join(f"{k}: {v}" for k, v in sorted(drift.items())))
+    moves = [d for a in natives for d in a.drift]
+    for i, what in enumerate(("start moved by the reading", "start moved by snapping", "end moved by snapping")):
+        c = Counter(min(abs(d[i]), 10) for d in moves)
+        log(f"{what} (|chars|: spans; 10 = 10 or more): " + ", ".join(f"{k}: {v}" for k, v in sorted(c.items())))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", type=Path, help="semeval2023task3-multilingual")
     ap.add_argument("out", type=Path, help="a directory outside git, e.g. /work/cache/projected")
+    ap.add_argument("--sample", type=int, default=0, help="only print this many kept projections to read")
+    ap.add_argument("--summary", action="store_true", help="only summarise the projections already made")
     args = ap.parse_args()
+    path = args.out / "spans.jsonl"
+    if args.sample:
+        english = {(a.id, n): a.text[s:e] for a in load_translated(args.data) for n, s, e in a.lines}
+        rows = [r for r in map(json.loads, read_text(path).splitlines()) if r["reason"] == "kept"]
+        for i, r in enumerate(random.Random(13).sample(rows, args.sample), start=1):
+            para = english[(r["id"], r["line"])]
+            shown = para[:r["start"]] + "[[" + para[r["start"]:r["end"]] + "]]" + para[r["end"]:]
+            print(f"{i}. {r['id']}:{r['line']} {r['technique']}\n   native:  {r['native']}\n   english: {shown}\n")
+        return
+    if args.summary:
+        summary(args.data, path)
+        return
     path = project_all(args.data, args.out, log=lambda m: print(m, file=sys.stderr))
-    summary(path)
+    summary(args.data, path)
 
 
 if __name__ == "__main__":
