@@ -22,7 +22,11 @@ Encoder outputs are cached per article (float16) under ``cache``, fits as they f
 an interrupted run resumes.
 
     python -m unspin.train.token_refit --cache /work/cache/tokenhead \\
-        --projected /work/cache/projected/spans.jsonl
+        --projected /work/cache/projected/spans.jsonl [--cache-only | --cached-only]
+
+On the shared 2-core machine caching every article takes hours; ``--cache-only`` caches
+(validation, tuning, then English and translated training articles alternating, in a seeded
+random order) and can be stopped at any time, ``--cached-only`` fits on what is cached.
 """
 
 from __future__ import annotations
