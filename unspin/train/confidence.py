@@ -22,6 +22,7 @@ import numpy as np
 
 from ..document import Analysis, Article, Paragraph, level_of
 from ..evaluation import char_precision, expected_calibration_error, merge_spans, reliability
+from ..model import load_uncached
 from ..model.confidence import Confidence, fit_platt
 from ..model.meta import read_meta, write_meta
 from ..model.runtime import OnnxModel
@@ -136,7 +137,7 @@ def main() -> None:
     args = ap.parse_args()
     report_ = DataReport()
     parts = split(load_dir(DATA, report_) + load_translated(TRANSLATED, report_))
-    model = OnnxModel(args.model)
+    model = load_uncached(args.model)
     print(f"tune: {len(parts['tune'])} articles; val: {len(parts['val'])}", file=sys.stderr)
     tune, val = raw_judged(model, parts["tune"]), raw_judged(model, parts["val"])
     confidence = fit(tune)

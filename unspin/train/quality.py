@@ -71,7 +71,7 @@ def quality_section(model: Any, articles: list[LabeledArticle], source: str) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ..model.runtime import OnnxModel
+    from ..model import load_uncached
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write", type=Path, required=True, help="the model.json to fill (its directory is the model)")
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     if translated.is_dir():
         pool += load_translated(translated, report)
     val = split(pool)["val"]
-    model = OnnxModel(args.write.parent)
+    model = load_uncached(args.write.parent)
     section = quality_section(
         model, val, "validation split of unspin.train.data.split (seed 13), read as English news"
     )

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation import SpanCounts
+from ..model import load_uncached
 from ..model.heads import sigmoid
 from ..model.runtime import OnnxModel
 from ..taxonomy import TECHNIQUE_NAMES
@@ -231,7 +232,7 @@ def main() -> None:
     pool = load_dir(ENGLISH) + load_translated(TRANSLATED)
     parts = split(pool)
     unknown = attach(pool, args.projected) if args.projected.exists() else {}
-    model = OnnxModel(args.model, threads=args.threads)
+    model = load_uncached(args.model, threads=args.threads)
     use = {k: [a for a in v if a.source != "en" or a.annotated] for k, v in parts.items()}
     # Training articles in a seeded random order, English and translated alternating, so
     # that a run cut short (``--max-translated``, or ``--cached-only`` on a busy machine)
