@@ -15,6 +15,7 @@ from unspin.document import Analysis
 from unspin.errors import InputError
 from unspin.report.jsonio import comparison_schema
 from unspin.report.labels import fmt_rate
+from unspin.report.levels import for_readers
 from unspin.report.summary import summarize
 
 
@@ -150,7 +151,11 @@ def test_the_numbers_take_analyses_only() -> None:
 
 
 def test_exported_from_the_package() -> None:
-    assert unspin.compare([oped(), report_article()]) == compare([oped(), report_article()])
+    # unspin.compare rests on likely detections, as every readable comparison does
+    likely = [for_readers(a) for a in (oped(), report_article())]
+    assert unspin.compare([oped(), report_article()]) == compare(likely)
+    assert unspin.compare([oped(), report_article()], possible=True) == compare(
+        [for_readers(a, possible=True) for a in (oped(), report_article())])
     assert unspin.summarize is summarize
     assert {"compare", "Comparison", "summarize"} <= set(unspin.__all__)
 

@@ -162,7 +162,7 @@ def test_paste_shows_highlights_with_tooltips(page: Watched, server: LiveServer)
     tip = p.locator("#tip")
     sync_api.expect(tip).to_be_visible()
     sync_api.expect(tip).to_contain_text("Loaded language")
-    sync_api.expect(tip).to_contain_text("confidence")
+    sync_api.expect(tip).to_contain_text("sure the paragraph uses it")
     assert len(tip.inner_text()) > 60  # with the definition
     p.mouse.move(0, 0)
     p.locator('mark.hl[data-technique="Slogans"]').first.focus()
