@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,21 @@ PRIVATE_URLS = ("http://127.0.0.1/", "http://169.254.169.254/latest/meta-data/",
 os.environ.pop("UNSPIN_FEEDBACK_DB", None)
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unspin-tests-data-")
 atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], True)
+
+
+def chromium_browser() -> Iterator[Any]:
+    """A headless Debian chromium driven by Playwright, for a browser-test fixture to yield
+    (the test is skipped when this Playwright cannot drive it)."""
+    from playwright import sync_api
+
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    with sync_api.sync_playwright() as pw:
+        try:
+            instance = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        except Exception as exc:  # a chromium this Playwright cannot drive
+            pytest.skip(f"cannot start chromium: {exc}")
+        yield instance
+        instance.close()
 
 
 def shared_dir() -> Path | None:

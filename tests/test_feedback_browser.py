@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS
+from conftest import CHROMIUM, chromium_browser
 from stand_in import PhraseModel
 
 pytestmark = pytest.mark.browser
@@ -69,14 +69,7 @@ SELECT = """([needle, from, to]) => {
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    with sync_api.sync_playwright() as pw:
-        try:
-            instance = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        except Exception as exc:  # a chromium this Playwright cannot drive
-            pytest.skip(f"cannot start chromium: {exc}")
-        yield instance
-        instance.close()
+    yield from chromium_browser()
 
 
 def test_confirm_dispute_and_add_from_the_report_page(browser: Any, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS
+from conftest import CHROMIUM, chromium_browser
 from stand_in import PhraseModel
 
 pytestmark = pytest.mark.browser
@@ -97,14 +97,7 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    with sync_api.sync_playwright() as pw:
-        try:
-            instance = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        except Exception as exc:  # a chromium this Playwright cannot drive
-            pytest.skip(f"cannot start chromium: {exc}")
-        yield instance
-        instance.close()
+    yield from chromium_browser()
 
 
 @pytest.fixture(scope="module")
