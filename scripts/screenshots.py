@@ -23,6 +23,7 @@ from unspin.compare import compare
 from unspin.document import Analysis
 from unspin.report.html import render_analysis, render_comparison
 from unspin.report.jsonio import loads_analysis, loads_jsonl
+from unspin.report.levels import for_readers
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -60,7 +61,7 @@ def shoot(html: str, out: Path, *, width: int, height: int, full_page: bool) -> 
                 if (
                     box
                     and box["y"] + 260 < height
-                    and float(mark.get_attribute("data-score") or 0) > 0.8
+                    and mark.get_attribute("data-level") == "likely"
                 ):
                     mark.hover()
                     break
@@ -77,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dashboard", type=Path, help="a corpus database: shoot its dashboard")
     ap.add_argument("--out", type=Path, default=Path("docs"))
     ap.add_argument("--min-score", type=float, default=0.0)
+    ap.add_argument("--possible", action="store_true", help="show possible detections too")
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=1600)
     ap.add_argument("--full-page", action="store_true")
     args = ap.parse_args(argv)
-    analyses = [a for f in args.files for a in read_analyses(f)]
+    analyses = [for_readers(a, possible=args.possible) for f in args.files for a in read_analyses(f)]
     if not analyses and not args.dashboard:
         print("no analyses found", file=sys.stderr)
         return 2

@@ -165,7 +165,7 @@
       });
     });
     output.textContent = pct(parseFloat(slider.value));
-    slider.setAttribute("aria-valuetext", pct(parseFloat(slider.value)) + " confidence or more");
+    slider.setAttribute("aria-valuetext", pct(parseFloat(slider.value)) + " expected precision or more");
   }
   if (slider) {
     document.querySelectorAll(".controls").forEach(function (c) { c.hidden = false; });
