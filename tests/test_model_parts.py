@@ -203,6 +203,25 @@ def test_sentence_level_techniques_show_whole_sentences() -> None:
     assert [text[s.start : s.end] for s in spans] == ["U.S. officials met."]  # "U.S." ends no sentence
 
 
+def test_phrase_level_techniques_never_show_a_lone_word() -> None:
+    """A technique whose annotated spans are almost never one word (Flag_Waving) shows a
+    lone word as its sentence; a phrase of it, and a lone word of another, stay as they are."""
+    text = "Allies joined the pact on Monday. Our proud nation stands tall. Then they left."
+    offsets, words = _text_tokens(text)
+    probs = np.zeros((len(offsets), 2))
+    for word in ("joined", "proud", "nation"):
+        probs[[i for i, (s, e) in enumerate(offsets) if text[s:e] == word], 0] = 0.9
+    probs[[i for i, (s, e) in enumerate(offsets) if text[s:e] == "left."], 1] = 0.9
+    para = np.zeros(len(offsets), dtype=int)
+    args = (probs, np.array([[0.8, 0.8]]), offsets, words, para, np.array([0.5, 0.5]),
+            np.array([0.5, 0.5]), ("Flag_Waving", "LL"), text)
+    plain, _ = decode_article(*args)
+    assert [text[s.start : s.end] for s in plain] == ["joined", "proud nation", "left."]
+    grown, _ = decode_article(*args, phrase_level=np.array([True, False]))
+    assert [(s.technique, text[s.start : s.end]) for s in grown] == [
+        ("Flag_Waving", "Allies joined the pact on Monday."), ("Flag_Waving", "proud nation"), ("LL", "left.")]
+
+
 def test_best_threshold_picks_the_first_best_and_falls_back_when_nothing_scores() -> None:
     from unspin.evaluation import best_threshold
 

@@ -290,7 +290,7 @@ def _decode(model: OnnxModel, r: Prepared, thresholds: np.ndarray) -> list[Span]
     spans, _ = decode_article(
         s.token, probs, s.encoded.offsets, s.encoded.word_ids, s.token_para, model.span_thresholds,
         thresholds, model.techniques, article.text, model.span_gaps, model.peak_share,
-        model.sentence_level, r.lexical, model.inference.repeated_only,
+        model.sentence_level, r.lexical, model.inference.repeated_only, model.phrase_level,
     )
     return spans
 

@@ -200,6 +200,7 @@ def decode_article(
     sentence_level: np.ndarray | None = None,
     lexical: np.ndarray | Lexical | None = None,
     repeated_only: tuple[str, ...] = Inference.repeated_only,
+    phrase_level: np.ndarray | None = None,
 ) -> tuple[list[Span], np.ndarray]:
     """Spans and the [P, T] boolean paragraph decisions, consistent with each other.
 
@@ -216,7 +217,9 @@ def decode_article(
 
     Spans of the techniques marked in ``sentence_level`` (those annotators mark on whole
     clauses, like Doubt) grow to the sentences they touch: "lied" alone does not show what
-    casts the doubt. Techniques in ``repeated_only`` are shown only on what the article
+    casts the doubt; those marked in ``phrase_level`` (whose annotated spans are almost never
+    one word, like Flag_Waving) grow so when the span is a single word: "joined" alone is
+    no flag-waving a reader can see. Techniques in ``repeated_only`` are shown only on what the article
     says more than once: the token head alone marked words used once ("Creator",
     "sensory") as Repetition.
     """
@@ -233,7 +236,7 @@ def decode_article(
             token_probs[a:b], paragraph_probs, on_para, (pa, pb), offsets[a:b], word_ids[a:b], token_para[a:b],
             span_thresholds, names, text, counts, gaps, peak_share, sentence_level,
             lexical((pa, pb), (a, b)) if callable(lexical) else None if lexical is None else lexical[a:b],
-            repeated_only,
+            repeated_only, phrase_level,
         )
     return sorted(spans, key=lambda sp: (sp.start, -sp.end, sp.technique)), on_para
 
@@ -262,7 +265,7 @@ def _decode_part(
     offsets: np.ndarray, word_ids: np.ndarray, token_para: np.ndarray, span_thresholds: np.ndarray,
     names: tuple[str, ...] | list[str], text: str, counts: Counter[str], gaps: np.ndarray | None,
     peak_share: float, sentence_level: np.ndarray | None, lexical: np.ndarray | None,
-    repeated_only: tuple[str, ...],
+    repeated_only: tuple[str, ...], phrase_level: np.ndarray | None = None,
 ) -> list[Span]:
     """:func:`decode_article` for the paragraphs [pa, pb), whose tokens are the arrays given
     (``on_para`` is the article's, and updated)."""
@@ -314,7 +317,8 @@ def _decode_part(
         shown: list[Span] = []
         for r in rs:
             start, end_ = _visible(text, offsets, r)  # type: ignore[misc]
-            if sentence_level is not None and sentence_level[ti]:
+            lone = phrase_level is not None and phrase_level[ti] and len(JOINED_WORD.findall(text[start:end_])) < 2
+            if lone or (sentence_level is not None and sentence_level[ti]):
                 start, end_ = _sentences(text, start, end_, int(offsets[a, 0]), int(offsets[b - 1, 1]))
             shown.append(Span(technique=names[ti], start=start, end=end_,
                               score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))

@@ -23,6 +23,8 @@ reads it with :func:`read_meta`, training writes it with :func:`write_meta`
       peak_share    a label no span clears is shown on the words keeping this share of
                     the paragraph's peak
       sentence_level [techniques shown on whole sentences] (default: none)
+      phrase_level  [techniques never shown on a single word: one grows to its sentence]
+                    (default, and absent before 2.7.1: none)
       evidence      {"word": {technique: word probability}, "share": s}: a word this sure
                     turns a paragraph label on if the paragraph is at ``s`` of its
                     threshold; null or absent: never
@@ -100,6 +102,7 @@ class Thresholds:
     frames: dict[str, float]
     peak_share: float
     sentence_level: tuple[str, ...] = ()
+    phrase_level: tuple[str, ...] = ()
     evidence: dict[str, Any] | None = None  # {"word": {technique: p}, "share": s}
 
 
@@ -158,6 +161,7 @@ class ModelMeta:
                 frames=th.per_label("frames", frames, float),
                 peak_share=th.require("peak_share", float),
                 sentence_level=th.names("sentence_level") if "sentence_level" in th.data else (),
+                phrase_level=th.names("phrase_level") if "phrase_level" in th.data else (),
                 evidence=ev,
             )
         inference = DEFAULT_INFERENCE
@@ -216,6 +220,7 @@ class ModelMeta:
                 "span_gap": dict(th.span_gap),
                 "peak_share": th.peak_share,
                 "sentence_level": list(th.sentence_level),
+                **({"phrase_level": list(th.phrase_level)} if th.phrase_level else {}),
                 "evidence": th.evidence,
             }
         if self.tuned_on is not None:

@@ -93,6 +93,7 @@ class OnnxModel:
         self.frame_thresholds = np.array([th.frames[f] for f in self.frame_names])
         self.peak_share = th.peak_share
         self.sentence_level = np.array([t in th.sentence_level for t in self.techniques])
+        self.phrase_level = np.array([t in th.phrase_level for t in self.techniques])
         ev = th.evidence  # word thresholds of the techniques it applies to; 2.0: never
         self.evidence: tuple[np.ndarray, float] | None = None
         if ev:
@@ -203,7 +204,7 @@ class OnnxModel:
             s.token, paragraph, s.encoded.offsets, s.encoded.word_ids, s.token_para,
             self.span_thresholds, self.paragraph_thresholds, self.techniques, article.text,
             self.span_gaps, self.peak_share, self.sentence_level, self.group_lexical(article.text, bounds, s),
-            self.inference.repeated_only,
+            self.inference.repeated_only, self.phrase_level,
         )
         shown = self.confidence.paragraph(paragraph)  # [P, T] what a reader is told
         paragraphs = [

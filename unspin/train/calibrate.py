@@ -285,6 +285,24 @@ def sentence_level_techniques(articles: list[LabeledArticle]) -> list[str]:
     return [n for n in TECHNIQUE_NAMES if len(words.get(n, [])) >= 10 and np.median(words[n]) >= SENTENCE_WORDS]
 
 
+PHRASE_SINGLE_SHARE = 0.12  # at most about one in eight of a technique's annotated spans is one word
+PHRASE_WORDS = 4  # ... and their median length is at least this
+
+
+def phrase_level_techniques(articles: list[LabeledArticle]) -> list[str]:
+    """Techniques (not already sentence-level) whose annotated spans are phrases: at most
+    ``PHRASE_SINGLE_SHARE`` of them a single word and a median of ``PHRASE_WORDS`` words or
+    more over ``articles`` (with at least 10 spans). A lone word of them grows to its
+    sentence (2.7.1: Straw_Man, Flag_Waving, Slogans, Conversation_Killer, Exaggeration)."""
+    words: dict[str, list[int]] = {}
+    for a in articles:
+        for name, s, e in a.spans:
+            words.setdefault(name, []).append(len(a.text[s:e].split()))
+    sentence = set(sentence_level_techniques(articles))
+    return [n for n in TECHNIQUE_NAMES if n not in sentence and len(words.get(n, [])) >= 10
+            and np.mean(np.array(words[n]) == 1) <= PHRASE_SINGLE_SHARE and np.median(words[n]) >= PHRASE_WORDS]
+
+
 @dataclass
 class Decoded:
     """One tuning article's probabilities, ready for the joint decoding."""
@@ -293,6 +311,7 @@ class Decoded:
     token: np.ndarray  # [N, T] calibrated
     paragraph: np.ndarray  # [P, T] calibrated
     lexical: np.ndarray | None
+    phrase: np.ndarray | None = None  # the phrase-level techniques
 
     def decode(self, para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
                sentence_level: np.ndarray, evidence: tuple[np.ndarray, float] | None = None
@@ -300,12 +319,15 @@ class Decoded:
         r = self.raw
         pp = with_evidence(self.paragraph, self.token, r.token_para, para_th, evidence, r.article.style)
         return decode_article(self.token, pp, r.encoded.offsets, r.encoded.word_ids, r.token_para, span_th,
-                              para_th, TECHNIQUE_NAMES, r.article.text, gaps, peak, sentence_level, self.lexical)
+                              para_th, TECHNIQUE_NAMES, r.article.text, gaps, peak, sentence_level, self.lexical,
+                              phrase_level=self.phrase)
 
 
-def _decoded(model: OnnxModel, raws: list[Raw], token_t: float, para_t: float) -> list[Decoded]:
+def _decoded(model: OnnxModel, raws: list[Raw], token_t: float, para_t: float,
+             phrase: np.ndarray | None = None) -> list[Decoded]:
     return [Decoded(r, sigmoid(r.out.token / token_t), sigmoid(r.out.paragraph / para_t),
-                    model.lexical(r.article.text, [(s, e) for _, s, e in r.article.lines], r.encoded.offsets))
+                    model.lexical(r.article.text, [(s, e) for _, s, e in r.article.lines], r.encoded.offsets),
+                    phrase)
             for r in raws]
 
 
@@ -429,12 +451,14 @@ def write_base_meta(model_dir: Path, *, model_id: str, version: str) -> ModelMet
 
 
 def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, version: str,
-              sentence_level: list[str] | None = None, target: list[LabeledArticle] | None = None,
+              sentence_level: list[str] | None = None, phrase_level: list[str] | None = None,
+              target: list[LabeledArticle] | None = None,
               progress=None, log=lambda line: None) -> ModelMeta:
     """Fit temperatures, the genre prior and thresholds on ``tune``; write and return
     ``model.json``. Span thresholds use the tune articles with character spans; everything
     else uses all of them (translated ones included). ``sentence_level``: the techniques
     shown on whole sentences (:func:`sentence_level_techniques` of the training split);
+    ``phrase_level``: those never shown on a single word (:func:`phrase_level_techniques`);
     ``target``: unlabelled news for the genre prior correction (:func:`_genre_prior`);
     ``log`` receives a line on each choice made."""
     meta = write_base_meta(model_dir, model_id=model_id, version=version)
@@ -479,7 +503,9 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
     }
     sentence_level = [n for n in TECHNIQUE_NAMES if n in (sentence_level or []) or n in NOT_IN_ENGLISH]
     sentence = np.array([n in sentence_level for n in TECHNIQUE_NAMES])
-    decoded = _decoded(model, all_raws, temperature["token"], temperature["paragraph"])
+    phrase = [n for n in TECHNIQUE_NAMES if n in (phrase_level or []) and n not in sentence_level]
+    decoded = _decoded(model, all_raws, temperature["token"], temperature["paragraph"],
+                       np.array([n in phrase for n in TECHNIQUE_NAMES]))
     with_spans = [d for d in decoded if d.raw.article.annotated]
     thresholds["span"], thresholds["span_gap"], thresholds["peak_share"] = _span_thresholds(
         with_spans, para_th, sentence)
@@ -495,7 +521,8 @@ def calibrate(model_dir: Path, tune: list[LabeledArticle], *, model_id: str, ver
             with_spans, para_th, sentence, (words, ev["share"]))
     meta = dataclasses.replace(
         meta, temperature=temperature, genre_bias=dict(zip(GENRE_NAMES, genre_bias.tolist(), strict=True)),
-        thresholds=Thresholds(sentence_level=tuple(thresholds.pop("sentence_level")), **thresholds),
+        thresholds=Thresholds(sentence_level=tuple(thresholds.pop("sentence_level")), phrase_level=tuple(phrase),
+                              **thresholds),
         tuned_on=f"{len(tune)} tuning articles")
     write_meta(model_dir, meta)
     return meta

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .calibrate import calibrate, sentence_level_techniques, write_base_meta
+from .calibrate import calibrate, phrase_level_techniques, sentence_level_techniques, write_base_meta
 from .data import DataReport, load_unlabelled, split
 from .export import export
 from .loop import TrainConfig, encoder_dir, load_all, train
@@ -57,7 +57,8 @@ def _calibrate(model_dir: Path, parts: dict, data_dir: Path, *, model_id: str, v
                install_to: Path | None) -> None:
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
     calibrate(model_dir, parts["tune"], model_id=model_id, version=version,
-              sentence_level=sentence_level_techniques(parts["train"]), target=load_unlabelled(data_dir),
+              sentence_level=sentence_level_techniques(parts["train"]),
+              phrase_level=phrase_level_techniques(parts["train"]), target=load_unlabelled(data_dir),
               progress=lambda: bar.update(1),
               log=lambda line: bar.write(line, file=sys.stderr))
     bar.close()
