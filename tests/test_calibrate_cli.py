@@ -69,10 +69,12 @@ def test_too_few_labelled_articles_is_a_clear_error(tmp_path: Path, clean_env: N
     articles, spans = _write(tmp_path)
     for i in range(3, 7):
         (spans / f"article{i}-labels-subtask-3.txt").unlink()
+    (spans / "article2-labels-subtask-3.txt").write_bytes(b"\xff\xfe not text")
     result = CliRunner().invoke(cli, ["calibrate", str(articles), str(spans), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2
     assert "at least 5 labelled articles" in result.output and "Traceback" not in result.output
     assert "no article3-labels-subtask-3.txt, skipped" in result.output
+    assert "article2.txt: 'utf-8' codec can't decode" in result.output  # reported, not fatal
 
 
 def test_calibrate_refuses_to_overwrite_what_is_not_a_model(tmp_path: Path, clean_env: None) -> None:

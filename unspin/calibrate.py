@@ -28,7 +28,7 @@ import numpy as np
 
 from .config import DEFAULT_SETTINGS, Settings
 from .document import Article, Span
-from .errors import InputError, ModelError
+from .errors import InputError, ModelError, UnspinError
 from .evaluation import SpanCounts, char_precision, merge_spans
 from .feedback import ArticleJudgements
 from .ingest import from_text, load_source
@@ -100,9 +100,14 @@ def read_semeval(articles_dir: Path, spans_dir: Path, *, settings: Settings = DE
         if not labels.exists():
             problems(f"{path.name}: no {labels.name}, skipped")
             continue
-        article = load_source(str(path), settings=settings)[0]
+        try:
+            article = load_source(str(path), settings=settings)[0]
+            rows = labels.read_text("utf-8").splitlines()
+        except (UnspinError, OSError, UnicodeDecodeError) as err:
+            problems(f"{path.name}: {' '.join(str(err).split())} (skipped)")
+            continue
         spans = []
-        for row in labels.read_text("utf-8").splitlines():
+        for row in rows:
             parts = row.split("\t")
             if not row.strip():
                 continue

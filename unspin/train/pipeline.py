@@ -14,7 +14,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .calibrate import calibrate, phrase_level_techniques, sentence_level_techniques, write_base_meta
+from .calibrate import (
+    calibrate,
+    phrase_level_techniques,
+    sentence_level_techniques,
+    write_base_meta,
+)
 from .data import DataReport, load_unlabelled, split
 from .export import export
 from .loop import TrainConfig, encoder_dir, load_all, train
