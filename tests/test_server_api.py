@@ -566,6 +566,10 @@ def test_paste_then_report(client: TestClient) -> None:
     csp = page.headers["content-security-policy"]
     assert "'sha256-" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
     assert 'href="/"' in page.text  # the way back
+    # likely detections first, the possible ones one click away, and the note says so
+    assert 'href="?possible=1"' in page.text and "Likely detections:" in page.text
+    every = client.get(r.headers["location"] + "?possible=1")
+    assert 'href="?possible=0"' in every.text and "Possible detections, less sure, are shown too" in every.text
     download = client.get(r.headers["location"] + "?download=1")
     assert download.headers["content-disposition"].startswith("attachment;")
 
