@@ -28,7 +28,7 @@ MODULES = _modules()
 # Bottom up; a module may import its own layer and those below, never one above. A package
 # named here holds all its modules. Keep in step with docs/architecture.md.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("leaves", ("unspin.errors", "unspin.version", "unspin.taxonomy", "unspin.config")),
+    ("leaves", ("unspin.errors", "unspin.version", "unspin.taxonomy", "unspin.config", "unspin.sentences")),
     ("data and plumbing", ("unspin.document", "unspin.fetch", "unspin.evaluation", "unspin.cli_common",
                            "unspin.feedback")),
     ("readers and the model", ("unspin.ingest", "unspin.model")),

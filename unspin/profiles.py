@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .document import Analysis, Article, Paragraph, Span
+from .sentences import sentence_bounds
 from .taxonomy import CATEGORIES, TECHNIQUE_NAMES, category_of
 
 __all__ = [
@@ -29,7 +30,6 @@ OTHER_CATEGORY = "other"
 
 _MAX_SENTENCE = 320  # longer "sentences" (lists, run-ons) are cut to a window around the span
 _CONTEXT = 130
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
 _WORD = re.compile(r"\S+")
 
 
@@ -76,17 +76,8 @@ def sentence_around(article: Article, span: Span) -> tuple[int, int, bool, bool]
     text = article.text
     para = article.paragraph_at(span.start)
     lo, hi = (para.start, para.end) if para else (0, len(text))
-    s_start, s_end = lo, hi
-    for m in _SENTENCE_END.finditer(text, lo, max(lo, span.start)):
-        s_start = m.end()
-    end_match = _SENTENCE_END.search(text, max(span.end - 1, lo), hi)
-    if end_match:
-        s_end = end_match.end() if end_match.group() != "\n" else end_match.start()
-    s_end = max(s_end, min(span.end, hi))
-    while s_start < span.start and text[s_start].isspace():
-        s_start += 1
-    while s_end > span.end and text[s_end - 1].isspace():
-        s_end -= 1
+    s_start, s_end = sentence_bounds(text, span.start, span.end, lo, hi)
+    s_start, s_end = min(s_start, span.start), max(s_end, min(span.end, hi))
     cut_before = cut_after = False
     if s_end - s_start > _MAX_SENTENCE:
         if span.start - s_start > _CONTEXT:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..document import Span
+from ..sentences import sentence_bounds
 from .meta import Inference
 from .windows import paragraph_tokens
 
@@ -95,21 +96,6 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-# A sentence ends at . ! or ? (and any closing quote or bracket) before the next sentence's
-# first character, which is not a lower-case letter ("U.S. officials" is one sentence).
-SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[^a-z\s]|\s*$)")
-
-
-def _sentences(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
-    """The whole sentences of ``text[lo:hi]`` that ``text[start:end]`` touches."""
-    ends = [m.end() for m in SENTENCE_END.finditer(text, lo, hi)]
-    s = max((x for x in ends if x <= start), default=lo)
-    e = min((x for x in ends if x >= end), default=hi)
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
 
 
 
@@ -319,7 +305,7 @@ def _decode_part(
             start, end_ = _visible(text, offsets, r)  # type: ignore[misc]
             lone = phrase_level is not None and phrase_level[ti] and len(JOINED_WORD.findall(text[start:end_])) < 2
             if lone or (sentence_level is not None and sentence_level[ti]):
-                start, end_ = _sentences(text, start, end_, int(offsets[a, 0]), int(offsets[b - 1, 1]))
+                start, end_ = sentence_bounds(text, start, end_, int(offsets[a, 0]), int(offsets[b - 1, 1]))
             shown.append(Span(technique=names[ti], start=start, end=end_,
                               score=round(float(paragraph_probs[pi, ti]) * r.strength / max(best, 1e-9), 4)))
         spans += _with_evidence(_merged(shown), wprob, lex, offsets, words, names)
