@@ -22,7 +22,7 @@ from .meta import DEFAULT_INFERENCE, Inference
 
 TOKEN = re.compile(r"\b\w+\b|[\"“”?!]")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
-SENTENCE_END = re.compile(r"[.!?]+[\"”’)]*\s+|\n+")
+SENTENCE_END = re.compile(r"[.!?]+[\"”’)]*\s+|\n+")  # the rule the style features were trained with (not sentences.py): a retrain changes it
 QUOTED = re.compile(r"[\"“”«»]([^\"“”«»\n]{1,400})[\"“”«»]")
 ATTRIBUTION = frozenset({"said", "says", "told", "according", "stated", "announced", "reported", "added",
                          "spokesperson", "spokesman", "statement", "confirmed"})
