@@ -31,15 +31,8 @@ from unspin.calibrate import Labelled, Prepared, decide, fit, prepare  # noqa: E
 from unspin.evaluation import span_f1  # noqa: E402
 from unspin.model.runtime import OnnxModel  # noqa: E402
 from unspin.taxonomy import TECHNIQUE_NAMES  # noqa: E402
-from unspin.train.confidence import DATA, TRANSLATED, to_article  # noqa: E402
-from unspin.train.data import (  # noqa: E402
-    NOT_IN_ENGLISH,
-    DataReport,
-    LabeledArticle,
-    load_dir,
-    load_translated,
-    split,
-)
+from unspin.train.confidence import DATA, shared_splits, to_article  # noqa: E402
+from unspin.train.data import NOT_IN_ENGLISH, LabeledArticle  # noqa: E402
 
 
 def labelled(a: LabeledArticle) -> Labelled:
@@ -95,7 +88,7 @@ def main() -> None:
     if args.cache and args.cache.exists():
         raws = pickle.loads(args.cache.read_bytes())
     else:
-        parts = split(load_dir(DATA, DataReport()) + load_translated(TRANSLATED, DataReport()))
+        parts = shared_splits()
         t0 = time.time()
         raws = prepare(model, [labelled(a) for a in parts["val"]],
                        lambda i, n: print(f"\r  base model: {i}/{n} articles", end="", file=sys.stderr))

@@ -33,6 +33,12 @@ DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en"
 TRANSLATED = ROOT.parent / "shared" / "data" / "semeval2023task3-multilingual"
 
 
+def shared_splits(report: DataReport | None = None) -> dict[str, list[LabeledArticle]]:
+    """The English and translated data of ../shared, split as training split it."""
+    report = report if report is not None else DataReport()
+    return split(load_dir(DATA, report) + load_translated(TRANSLATED, report))
+
+
 def to_article(a: LabeledArticle) -> Article:
     paragraphs = [Paragraph(i, s, e, line) for i, (line, s, e) in enumerate(a.lines)]
     return Article(text=a.text, id=a.id, source_kind="semeval", paragraphs=paragraphs)
@@ -135,8 +141,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=ROOT / "unspin" / "model" / "default")
     ap.add_argument("--write", action="store_true", help="write the fitted maps into the model's model.json")
     args = ap.parse_args()
-    report_ = DataReport()
-    parts = split(load_dir(DATA, report_) + load_translated(TRANSLATED, report_))
+    parts = shared_splits()
     model = load_uncached(args.model)
     print(f"tune: {len(parts['tune'])} articles; val: {len(parts['val'])}", file=sys.stderr)
     tune, val = raw_judged(model, parts["tune"]), raw_judged(model, parts["val"])
