@@ -24,6 +24,7 @@ from ..profiles import Evidence, Profile
 from . import labels
 from .highlight import SpanIndex, block_labels, blocks
 from .labels import fmt_pct, fmt_rate, fmt_score, technique_info
+from .quotes import quotation_of
 from .summary import summarize
 
 __all__ = ["print_analysis", "print_comparison"]
@@ -172,7 +173,9 @@ def _evidence_text(analysis: Analysis, ev: Evidence) -> Text:
     info = technique_info(ev.span.technique)
     where = f", paragraph {ev.paragraph + 1}" if ev.paragraph is not None else ""
     words = f" \u00b7 words that drove it: {', '.join(ev.span.evidence)}" if ev.span.evidence else ""
-    t.append(f"\n  {info.label}, {ev.span.level}{where}{words}", style=_MUTED)
+    quote = quotation_of(analysis.article, ev.span)
+    said = "" if quote is None else " \u00b7 in a quotation" + (f" ({quote.speaker})" if quote.speaker else "")
+    t.append(f"\n  {info.label}, {ev.span.level}{where}{words}{said}", style=_MUTED)
     return t
 
 

@@ -18,6 +18,7 @@ from ..profiles import Evidence, Profile
 from . import charts, labels
 from .highlight import Fragment, SpanIndex, block_labels, blocks, lanes, nest
 from .labels import TechniqueInfo, technique_info
+from .quotes import Quotation, quotation_of
 
 _FRAME_COLOR, _FRAME_SELECTED = "#A9C1DB", "#3D6A99"
 
@@ -29,6 +30,15 @@ class SpanView:
     info: TechniqueInfo
     lane: int
     label_score: float  # the confidence of its paragraph's label: how sure the model is
+    quote: Quotation | None = None  # the quotation it sits in: the words may be a speaker's
+
+    @property
+    def quoted(self) -> str:
+        """What the tooltip says of the quotation it sits in ("" when it sits in none)."""
+        if self.quote is None:
+            return ""
+        who = f" ({self.quote.speaker})" if self.quote.speaker else ""
+        return f"Inside a quotation{who}: the words are a speaker's, which the article reports."
 
     @property
     def description(self) -> str:
@@ -38,7 +48,7 @@ class SpanView:
             f"{self.info.label} ({self.info.category.name}), {self.span.level}: "
             f"{labels.fmt_score(self.label_score)} sure the paragraph uses it; about "
             f"{labels.fmt_score(self.span.score)} of such highlighted text matches an annotator's."
-            f"{words} {self.info.definition}"
+            f"{words} {self.quoted + ' ' if self.quoted else ''}{self.info.definition}"
         )
 
 
@@ -232,7 +242,7 @@ def doc_view(
 
     span_views = [
         SpanView(uid=f"s{doc}-{i}", span=s, info=technique_info(s.technique), lane=lane_of[i],
-                 label_score=label_score(s))
+                 label_score=label_score(s), quote=quotation_of(article, s))
         for i, s in enumerate(spans)
     ]
     block_views = []

@@ -69,6 +69,7 @@
         " sure the paragraph uses it; about " + pct(parseFloat(m.dataset.score)) +
         " of such highlighted text matches an annotator\u2019s."));
       if (m.dataset.evidence) { item.appendChild(el("p", "tip-words", "Words that drove it: " + m.dataset.evidence)); }
+      if (m.dataset.quoted) { item.appendChild(el("p", "tip-quoted", m.dataset.quoted)); }
       if (t.definition) { item.appendChild(el("p", "", t.definition)); }
       if (t.example) { item.appendChild(el("p", "tip-example", "Example: " + t.example)); }
       tip.appendChild(item);
