@@ -33,7 +33,7 @@ from .evaluation import SpanCounts, char_precision, merge_spans
 from .feedback import ArticleJudgements
 from .ingest import from_text, load_source
 from .model.confidence import Confidence, Platt, fit_platt
-from .model.decode import decode_article, paragraph_peaks
+from .model.decode import decode_article, evidence_from_peaks, paragraph_peaks
 from .model.meta import write_meta
 from .model.runtime import OnnxModel, Scores
 from .taxonomy import normalize_label
@@ -174,9 +174,7 @@ def _labels(model: OnnxModel, r: Prepared, thresholds: np.ndarray) -> tuple[np.n
     """([P, T] probabilities after word evidence, [P, T] decisions) at ``thresholds``."""
     probs = r.scores.paragraph
     if model.evidence is not None:
-        word, share = model.evidence
-        fire = (r.peaks >= word) & (probs >= share * thresholds)
-        probs = np.where(fire, np.maximum(probs, thresholds), probs)
+        probs = evidence_from_peaks(probs, r.peaks, thresholds, model.evidence)
     return probs, probs >= thresholds
 
 

@@ -6,6 +6,7 @@ exactly as read: nothing normalises it, so offsets stay valid against the source
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
@@ -57,10 +58,12 @@ class Article:
     paragraphs: list[Paragraph] = field(default_factory=list)
 
     def paragraph_at(self, offset: int) -> Paragraph | None:
-        """The paragraph containing character ``offset``, if any."""
-        for p in self.paragraphs:
-            if p.start <= offset < p.end:
-                return p
+        """The paragraph containing character ``offset``, if any. Paragraphs are in reading
+        order, so this is a binary search: reports and the model ask it once per span, and a
+        long article has thousands of both."""
+        i = bisect.bisect_right(self.paragraphs, offset, key=lambda p: p.start) - 1
+        if i >= 0 and self.paragraphs[i].start <= offset < self.paragraphs[i].end:
+            return self.paragraphs[i]
         return None
 
     @property

@@ -165,9 +165,18 @@ def with_evidence(
     style the paragraph head already predicts its annotators' denser labelling."""
     if evidence is None or style != "en" or len(token_probs) == 0:
         return paragraph_probs
+    peaks = paragraph_peaks(token_probs, token_para, len(paragraph_probs))
+    return evidence_from_peaks(paragraph_probs, peaks, paragraph_thresholds, evidence)
+
+
+def evidence_from_peaks(
+    paragraph_probs: np.ndarray, peaks: np.ndarray, paragraph_thresholds: np.ndarray,
+    evidence: tuple[np.ndarray | float, float],
+) -> np.ndarray:
+    """:func:`with_evidence` given each paragraph's peak token probabilities [P, T], for a
+    caller that tries many thresholds on the same article (``unspin.calibrate``)."""
     word, share = evidence
-    peak = paragraph_peaks(token_probs, token_para, len(paragraph_probs))
-    fire = (peak >= word) & (paragraph_probs >= share * paragraph_thresholds)
+    fire = (peaks >= word) & (paragraph_probs >= share * paragraph_thresholds)
     return np.where(fire, np.maximum(paragraph_probs, paragraph_thresholds), paragraph_probs)
 
 
