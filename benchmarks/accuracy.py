@@ -31,7 +31,7 @@ import json
 import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from unspin.document import Analysis  # noqa: E402
-from unspin.evaluation import macro_f1_single, multilabel_f1, span_f1  # noqa: E402
+from unspin.evaluation import SpanCounts, macro_f1_single, multilabel_f1, span_f1  # noqa: E402
 from unspin.model.meta import ModelMeta, write_meta  # noqa: E402
 from unspin.model.runtime import OnnxModel  # noqa: E402
 from unspin.model.windows import token_paragraphs  # noqa: E402
@@ -57,6 +57,7 @@ from unspin.train.data import (  # noqa: E402
     load_unlabelled,
     split,
 )
+from unspin.train.project import attach  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "semeval2023task3" / "data" / "en"
 TRANSLATED = ROOT.parent / "shared" / "data" / "semeval2023task3-multilingual"
@@ -233,6 +234,26 @@ def baselines(train: list[LabeledArticle], evald: list[LabeledArticle]) -> dict[
     }
 
 
+def span_table(groups: dict[str, tuple[list[dict], list[LabeledArticle]]]) -> dict[str, dict[str, list]]:
+    """Span F1 per technique for each group of (rows, articles): predicted and gold counts."""
+    per: dict[str, dict[str, SpanCounts]] = {g: defaultdict(SpanCounts) for g in groups}
+    for g, (rows, arts) in groups.items():
+        for r, a in zip(rows, arts, strict=True):
+            for t in TECHNIQUE_NAMES:
+                per[g][t].add([s for s in r["spans"] if s[0] == t], [s for s in a.spans if s[0] == t])
+    print("\nspan F1 by technique (F1, predicted / gold spans)")
+    print(f"  {'technique':<36}" + "".join(f"{g:>28}" for g in groups))
+    out: dict[str, dict[str, list]] = {g: {} for g in groups}
+    for t in TECHNIQUE_NAMES:
+        cells = []
+        for g in groups:
+            c = per[g][t]
+            out[g][t] = [round(c.f1, 4), c.n_pred, c.n_gold]
+            cells.append(f"{c.f1:.3f} ({c.n_pred} / {c.n_gold})" if c.n_pred or c.n_gold else "-")
+        print(f"  {t:<36}" + "".join(f"{x:>28}" for x in cells))
+    return out
+
+
 def table(title: str, results: dict[str, dict[str, float | None]]) -> None:
     width = max(len(k) for k in results) + 2
     print(f"\n{title}\n" + "system".ljust(width) + "".join(h.rjust(14) for h in HEADS))
@@ -308,6 +329,8 @@ def main() -> None:
                     help="which split of the default data to score (default: val)")
     ap.add_argument("--lr", action="store_true", help="add the unfine-tuned encoder + logistic regression baseline")
     ap.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    ap.add_argument("--projected", type=Path, help="spans.jsonl of `python -m unspin.train.project`: score "
+                    "the translated articles' spans too, against their spans projected onto the translation")
     args = ap.parse_args()
     if not DEFAULT_DATA.is_dir():
         sys.exit(f"The training data is not at {DEFAULT_DATA}: baselines and the default split need it.")
@@ -315,6 +338,8 @@ def main() -> None:
     pool = load_dir(DEFAULT_DATA, report)
     if TRANSLATED.is_dir():
         pool += load_translated(TRANSLATED, report)
+    if args.projected:
+        attach(pool, args.projected)
     parts = split(pool)
     evald = load_dir(args.data, report) if args.data else parts[args.split]
     print(report, file=sys.stderr)
@@ -344,7 +369,8 @@ def main() -> None:
         subsets["English only"] = [a for a in evald if a.source == "en"]
         subsets["translated only"] = [a for a in evald if a.source != "en"]
         subsets["in-distribution (English opinion)"] = in_distribution(evald)
-        as_english = [dataclasses.replace(a, source="en") for a in subsets["translated only"]]
+        as_english = [dataclasses.replace(a, source="en", annotated=bool(args.projected))
+                      for a in subsets["translated only"]]
     out: dict = {"data": name, "results": {}}
     position = {id(a): i for i, a in enumerate(evald)}
     for title, arts in subsets.items():
@@ -368,6 +394,14 @@ def main() -> None:
         for about, idx in by_topic(as_english).items():
             p, g = label_rates([english_rows[i] for i in idx], [as_english[i] for i in idx])["all"]
             print(f"  labels predicted / gold, {about}: {p} / {g} ({p / max(g, 1):.2f}x)")
+        if args.projected:
+            print("  (span F1 against the native spans projected onto the English translation)")
+    english = [a for a in evald if a.source == "en" and a.annotated]
+    if english:
+        groups = {"English": ([systems[model_name][position[id(a)]] for a in english], english)}
+        if args.projected and as_english:
+            groups["translated, projected"] = (english_rows, as_english)
+        out["span_f1_by_technique"] = span_table(groups)
     if as_english:
         out["reliability"] = reliability_tables(
             [english_analyses[i] for i in english_idx] + as_read,

@@ -320,6 +320,30 @@ def test_int8_encoder_sessions_compute_exactly_on_every_cpu() -> None:
 # -- long articles: streamed, in pieces and in groups, to the last bit -----------------------
 
 
+def test_a_span_head_places_spans_while_the_paragraph_head_reads_the_token_head() -> None:
+    """With ``span_w`` the token output is the span head's (plus its translated offset for
+    that style), and the paragraph features still hold the token head's probabilities the
+    paragraph head was fitted on."""
+    rng = np.random.default_rng(1)
+    h, t = 4, 3
+    w = {
+        "token_w": rng.normal(size=(t, h)), "token_b": np.zeros(t),
+        "span_w": rng.normal(size=(t, h)), "span_b": np.ones(t), "span_mt_b": np.full(t, 2.0),
+        "paragraph_w": rng.normal(size=(t, 2 * h + t)), "paragraph_b": np.zeros(t),
+        "genre_w": rng.normal(size=(3, h)), "genre_b": np.zeros(3),
+        "frame_w": rng.normal(size=(5, h)), "frame_b": np.zeros(5),
+    }
+    hidden = rng.normal(size=(5, h)).astype(np.float32)
+    para = np.array([0, 0, 0, 1, 1])
+    out = Heads(w)(hidden, para, [(0, 0), (0, 0)])
+    np.testing.assert_allclose(out.token, hidden @ w["span_w"].T + 1.0, rtol=1e-5)
+    probs = 1 / (1 + np.exp(-(hidden @ w["token_w"].T)))
+    feats = np.concatenate([hidden[3:].mean(0), hidden[3:].max(0), probs[3:].max(0)])
+    np.testing.assert_allclose(out.paragraph[1], feats @ w["paragraph_w"].T, rtol=1e-5)
+    translated = Heads(w)(hidden, para, [(0, 0), (0, 0)], style="mt")
+    np.testing.assert_allclose(translated.token, out.token + 2.0, rtol=1e-5)
+
+
 def _shipped_heads() -> Heads:
     from unspin.model import DEFAULT_DIR
 

@@ -139,6 +139,9 @@ class HeadStream:
         self.heads, self.token_para, self.n_paragraphs = heads, token_para, n_paragraphs
         n, t = len(token_para), w["token_w"].shape[0]
         self.token = _Linear(w["token_w"], w["token_b"], np.empty((n, t), dtype=np.float32))
+        # The span head places the highlights; the token head's probabilities stay what
+        # the paragraph head was fitted on (a paragraph's peak per technique).
+        self.span = _Linear(w["span_w"], w["span_b"], np.empty((n, t), dtype=np.float32)) if "span_w" in w else None
         self.paragraph = _Linear(w["paragraph_w"], w["paragraph_b"],
                                  np.empty((n_paragraphs, w["paragraph_w"].shape[0]), dtype=np.float32))
         self.first, self.end = paragraph_tokens(token_para, n_paragraphs)
@@ -170,6 +173,8 @@ class HeadStream:
                         acc[0] = _sum_rows(acc[0], run)
                         acc[1] = np.maximum(acc[1], run.max(0))
         self.token.add(rows, last=last)
+        if self.span is not None:
+            self.span.add(rows, last=last)
         self._close(last)
 
     def _close(self, last: bool) -> None:
@@ -193,7 +198,12 @@ class HeadStream:
         """Every head's logits, once every token has been added."""
         if not self.finished:
             self.add(np.zeros((0, self.token.w.shape[1]), dtype=np.float32), last=True)
-        return self.heads.finish(self.token.out, self.paragraph.out, self._article_mean(), bounds, text, style)
+        token = self.token.out
+        if self.span is not None:
+            token = self.span.out
+            if style == "mt" and "span_mt_b" in self.heads.w:
+                token = token + self.heads.w["span_mt_b"]
+        return self.heads.finish(token, self.paragraph.out, self._article_mean(), bounds, text, style)
 
     def _article_mean(self) -> np.ndarray:
         if self.total is None:
