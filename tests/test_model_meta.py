@@ -115,3 +115,21 @@ def test_the_runtime_applies_the_inference_settings(tmp_path: Path) -> None:
     model = OnnxModel(_model_dir(tmp_path, meta))
     assert model.inference.repeated_only == ()
     assert model.heads.text is not None and model.heads.text.style_weight == 0.6
+
+
+@needs_model
+def test_a_technique_may_have_its_own_evidence_share(tmp_path: Path) -> None:
+    """``thresholds.evidence.shares`` overrides the shared share for the techniques it names;
+    written back as read."""
+    meta = _shipped()
+    meta["thresholds"]["evidence"]["shares"] = {"Name_Calling-Labeling": 0.15}
+    model_dir = _model_dir(tmp_path, meta)
+    model = OnnxModel(model_dir)
+    assert model.evidence is not None
+    shares = dict(zip(model.techniques, model.evidence[1], strict=True))
+    assert shares["Name_Calling-Labeling"] == 0.15
+    assert shares["Doubt"] == meta["thresholds"]["evidence"]["share"]
+    assert read_meta(model_dir).to_dict()["thresholds"]["evidence"]["shares"] == {"Name_Calling-Labeling": 0.15}
+    meta["thresholds"]["evidence"]["shares"] = {"Name_Calling-Labeling": "low"}
+    with pytest.raises(ModelError, match="shares"):
+        ModelMeta.from_dict(meta)

@@ -201,7 +201,7 @@ class _Cells:
         """[len(thresholds), C] technique ``t``'s decisions at each of ``thresholds``."""
         q = self.probs[:, t][None, :]
         th = np.asarray(thresholds, dtype=float)[:, None]
-        share = model.evidence[1] if model.evidence is not None else np.inf
+        share = model.evidence[1][t] if model.evidence is not None else np.inf
         return (q >= th) | (self.word[:, t][None, :] & (q >= share * th))
 
     def counts(self, model: OnnxModel, thresholds: np.ndarray) -> np.ndarray:

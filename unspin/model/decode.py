@@ -152,7 +152,8 @@ def paragraph_peaks(token_probs: np.ndarray, token_para: np.ndarray, n_paragraph
 
 def with_evidence(
     paragraph_probs: np.ndarray, token_probs: np.ndarray, token_para: np.ndarray,
-    paragraph_thresholds: np.ndarray, evidence: tuple[np.ndarray | float, float] | None, style: str = "en",
+    paragraph_thresholds: np.ndarray, evidence: tuple[np.ndarray | float, np.ndarray | float] | None,
+    style: str = "en",
 ) -> np.ndarray:
     """[P, T] paragraph probabilities where a word's own evidence can turn a label on.
 
@@ -160,7 +161,7 @@ def with_evidence(
     diluted; the token head, trained on the English annotators' spans, is not. Given
     ``evidence`` (word, share), a paragraph with a word at least ``word`` sure of a
     technique (one threshold, or one per technique) carries it at its threshold, if its own
-    probability is at least ``share`` of that threshold. Only for the English annotation
+    probability is at least ``share`` (one, or one per technique) of that threshold. Only for the English annotation
     ``style``: the token head learned the English annotators' spans, and for the translated
     style the paragraph head already predicts its annotators' denser labelling."""
     if evidence is None or style != "en" or len(token_probs) == 0:
@@ -171,7 +172,7 @@ def with_evidence(
 
 def evidence_from_peaks(
     paragraph_probs: np.ndarray, peaks: np.ndarray, paragraph_thresholds: np.ndarray,
-    evidence: tuple[np.ndarray | float, float],
+    evidence: tuple[np.ndarray | float, np.ndarray | float],
 ) -> np.ndarray:
     """:func:`with_evidence` given each paragraph's peak token probabilities [P, T], for a
     caller that tries many thresholds on the same article (``unspin.calibrate``)."""

@@ -27,7 +27,8 @@ reads it with :func:`read_meta`, training writes it with :func:`write_meta`
                     (default, and absent before 2.7.1: none)
       evidence      {"word": {technique: word probability}, "share": s}: a word this sure
                     turns a paragraph label on if the paragraph is at ``s`` of its
-                    threshold; null or absent: never
+                    threshold; null or absent: never. Optional "shares": {technique: s}
+                    for a technique whose span head was tuned apart (absent before 2.8.0)
     inference       settings the runtime applies as training chose them; absent in models
                     before format 1, which were all trained with the defaults below:
       repeated_only    techniques shown only on what the article says twice (["Repetition"])
@@ -154,6 +155,9 @@ class ModelMeta:
             if ev is not None:
                 ev_reader = _Reader(ev, "thresholds.evidence")
                 ev = {"word": ev_reader.numbers("word", float), "share": ev_reader.require("share", float)}
+                shares = ev_reader.numbers("shares", float, optional=True)
+                if shares:
+                    ev["shares"] = shares
             thresholds = Thresholds(
                 span=th.per_label("span", techniques, float),
                 span_gap=th.per_label("span_gap", techniques, int),

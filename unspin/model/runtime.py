@@ -95,9 +95,11 @@ class OnnxModel:
         self.sentence_level = np.array([t in th.sentence_level for t in self.techniques])
         self.phrase_level = np.array([t in th.phrase_level for t in self.techniques])
         ev = th.evidence  # word thresholds of the techniques it applies to; 2.0: never
-        self.evidence: tuple[np.ndarray, float] | None = None
+        self.evidence: tuple[np.ndarray, np.ndarray] | None = None
         if ev:
-            self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]), float(ev["share"]))
+            shares = ev.get("shares", {})
+            self.evidence = (np.array([float(ev["word"].get(t, 2.0)) for t in self.techniques]),
+                             np.array([float(shares.get(t, ev["share"])) for t in self.techniques]))
 
     def _session(self, encoder: str | None, threads: int) -> Any:
         path = self.directory / (encoder or self.meta.encoder)
