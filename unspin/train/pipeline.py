@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from . import density
 from .calibrate import (
     calibrate,
     phrase_level_techniques,
@@ -61,12 +62,14 @@ def recalibrate(cfg: TrainConfig, model_dir: Path, *, model_id: str, version: st
 def _calibrate(model_dir: Path, parts: dict, data_dir: Path, *, model_id: str, version: str,
                install_to: Path | None) -> None:
     bar = tqdm(total=len(parts["tune"]), desc="calibrating on the tuning split", file=sys.stderr)
+    target = load_unlabelled(data_dir)
     calibrate(model_dir, parts["tune"], model_id=model_id, version=version,
               sentence_level=sentence_level_techniques(parts["train"]),
-              phrase_level=phrase_level_techniques(parts["train"]), target=load_unlabelled(data_dir),
+              phrase_level=phrase_level_techniques(parts["train"]), target=target,
               progress=lambda: bar.update(1),
               log=lambda line: bar.write(line, file=sys.stderr))
     bar.close()
+    density.apply(model_dir, target, density.reporting_guide(parts), log=lambda line: print(line, file=sys.stderr))
     if install_to is not None and install_to.resolve() != model_dir.resolve():
         install_to.mkdir(parents=True, exist_ok=True)
         for name in SHIPPED:
