@@ -3,6 +3,7 @@ charts drawn, filters working, article text escaped, nothing fetched, no script 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_filters(page: Any) -> None:
     months = page.evaluate("() => Array.from(document.querySelectorAll('#f-from option')).map(o => o.value)")
     page.select_option("#f-from", months[-2])
     labels = page.locator("#time-chart text").all_text_contents()
-    dated = [t for t in labels if t[:2] == "20"]
+    dated = [t for t in labels if re.fullmatch(r"\d{4}-\d{2}", t)]  # not an axis value such as "20.1"
     assert dated and min(dated) >= months[-2]
     topic = page.evaluate("() => document.querySelectorAll('#f-topic option')[1].value")
     page.select_option("#f-topic", topic)
