@@ -30,7 +30,7 @@ def load_net(weights: Path, encoder_dir: str) -> PersuasionNet:
     net = PersuasionNet(encoder_dir)
     if weights.exists():
         state = torch.load(weights, map_location="cpu", weights_only=False)
-        net.load_state_dict(state["model"])
+        net.load_weights(state["model"])
     net.eval()
     return net
 

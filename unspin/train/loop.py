@@ -25,6 +25,7 @@ from ..evaluation import best_threshold
 from ..model.windows import load_tokenizer
 from .data import DataReport, LabeledArticle, load_dir, load_translated, split
 from .net import PersuasionNet
+from .project import attach
 from .windows_data import Window, article_windows, collate
 
 
@@ -49,6 +50,7 @@ class TrainConfig:
     w_mil: float = 0.0  # weight of the translated paragraphs' labels on their pooled token logits
     train_stride: int = 254  # no overlap while training: every token once per epoch
     translated_dir: str | None = None  # the multilingual data with English translations
+    projected: str | None = None  # spans.jsonl of unspin.train.project: the translated articles' spans
     threads: int | None = None
     init_from: str | None = None  # weights (best.pt) to continue from, with a fresh schedule
 
@@ -80,9 +82,13 @@ def build_windows(cfg: TrainConfig, log=print) -> tuple[dict, list[Window], list
     log(str(report))
     parts = split(articles, seed=cfg.seed)
     log("split: " + ", ".join(f"{k}={len(v)} articles" for k, v in parts.items()))
+    unknown: dict[str, set[tuple[int, str]]] = {}
+    if cfg.projected:  # after the split, which never reads spans
+        unknown = attach(articles, Path(cfg.projected))
+        log(f"projected spans: {sum(len(a.spans) for a in articles if a.style == 'mt')} on translated articles")
     tok = load_tokenizer(Path(encoder_dir(cfg)) / "tokenizer.json")
-    train = [w for a in parts["train"] for w in article_windows(tok, a, cfg.train_stride)]
-    tune = [w for a in parts["tune"] for w in article_windows(tok, a)]
+    train = [w for a in parts["train"] for w in article_windows(tok, a, cfg.train_stride, unknown.get(a.id))]
+    tune = [w for a in parts["tune"] for w in article_windows(tok, a, unknown=unknown.get(a.id))]
     log(f"windows: train={len(train)} tune={len(tune)}")
     return parts, train, tune
 
@@ -169,7 +175,7 @@ def evaluate(model: PersuasionNet, windows: list[Window], cfg: TrainConfig) -> d
     g_ok = g_n = 0
     for i in range(0, len(windows), 32):
         batch = collate(windows[i : i + 32])
-        out = model(batch["input_ids"], batch["attention_mask"], batch["token_para"])
+        out = model(batch["input_ids"], batch["attention_mask"], batch["token_para"], batch["translated"])
         m = batch["attention_mask"].bool() & (batch["token_labels"][..., 0] >= 0)  # strong labels
         fk = batch["frames_known"]
         for key, logits, gold in (
@@ -214,7 +220,7 @@ def train(cfg: TrainConfig) -> Path:
     _, train_w, tune_w = build_windows(cfg, log)
     model = PersuasionNet(encoder_dir(cfg))
     if cfg.init_from:
-        model.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+        model.load_weights(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
         log(f"initialised from {cfg.init_from}")
     pw, gw = pos_weights(train_w), genre_weights(train_w, model.genre_head.out_features)
     enc_params = list(model.encoder.parameters())
@@ -233,7 +239,7 @@ def train(cfg: TrainConfig) -> Path:
     ckpt = out / "checkpoint.pt"
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
+        model.load_weights(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         epoch, start_batch, best = state["epoch"], state["batch"], state["best"]
@@ -260,7 +266,7 @@ def train(cfg: TrainConfig) -> Path:
         t0 = time.time()
         for bi in range(start_batch, len(batches)):
             batch = collate([train_w[j] for j in batches[bi]])
-            result = losses(model(batch["input_ids"], batch["attention_mask"], batch["token_para"]),
+            result = losses(model(batch["input_ids"], batch["attention_mask"], batch["token_para"], batch["translated"]),
                             batch, cfg, pw, gw)
             opt.zero_grad()
             result["total"].backward()

@@ -21,15 +21,27 @@ class PersuasionNet(nn.Module):
         t = len(TECHNIQUE_NAMES)
         self.dropout = nn.Dropout(dropout)
         self.token_head = nn.Linear(h, t)
+        # The translated articles' annotators mark spans more densely: one offset per
+        # technique for their tokens keeps the English token head in the English style.
+        self.token_mt_b = nn.Parameter(torch.zeros(t))
         self.paragraph_head = nn.Linear(2 * h + t, t)
         self.genre_head = nn.Linear(h, len(GENRE_NAMES))
         self.frame_head = nn.Linear(h, len(FRAME_NAMES))
 
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """A checkpoint's weights; those from before ``token_mt_b`` existed load with it at zero."""
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        if unexpected or set(missing) - {"token_mt_b"}:
+            raise RuntimeError(f"checkpoint does not fit the network: missing {missing}, unexpected {unexpected}")
+
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_para: torch.Tensor
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_para: torch.Tensor,
+        translated: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``token_para`` [B, L]: paragraph slot of each position (-1: none); slots are
-        numbered consecutively across the batch so pooled paragraphs come out flat."""
+        numbered consecutively across the batch so pooled paragraphs come out flat.
+        ``translated`` [B]: windows of translated articles, whose token logits get the
+        translated offset (the paragraph features read the English ones)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         token_logits = self.token_head(hidden)
@@ -40,6 +52,8 @@ class PersuasionNet(nn.Module):
         cm = content.unsqueeze(-1).to(hidden.dtype)
         window_mean = (hidden * cm).sum(1) / cm.sum(1).clamp(min=1.0)
         para_feats = pool_paragraphs(hidden, torch.sigmoid(token_logits).detach(), token_para)
+        if translated is not None:
+            token_logits = token_logits + self.token_mt_b * translated.to(token_logits.dtype)[:, None, None]
         return {
             "token": token_logits,
             "paragraph": self.paragraph_head(para_feats),

@@ -24,6 +24,7 @@ class Window:
     para_labels: np.ndarray  # [P, T] float32, one row per local slot
     genre: int  # -1 when unknown
     frames: np.ndarray | None  # [F] or None when unknown
+    translated: bool = False  # a translated article's window (its annotators' style)
 
 
 def weak_token_targets(offsets: np.ndarray, art: LabeledArticle) -> np.ndarray:
@@ -42,13 +43,37 @@ def weak_token_targets(offsets: np.ndarray, art: LabeledArticle) -> np.ndarray:
     return y
 
 
-def article_windows(tok: Tokenizer, art: LabeledArticle, stride: int | None = None) -> list[Window]:
+def projected_token_targets(offsets: np.ndarray, art: LabeledArticle,
+                            unknown: set[tuple[int, str]] | frozenset = frozenset()) -> np.ndarray:
+    """[N, T] targets of a translated article from its projected spans (``project.attach``):
+    known over its labelled paragraphs, except a (line, technique) whose projection was
+    dropped; -1 (unknown) elsewhere. (A token whose first technique is unknown counts as a
+    weak target in ``loop.losses``: a rare dropped Appeal_to_Authority projection.)"""
+    spans = token_targets(offsets, art.spans)
+    y = np.full_like(spans, -1.0)
+    for line, s, e in art.lines:
+        if line not in art.paragraph_labels:
+            continue
+        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
+        y[hit] = spans[hit]
+        for ln, name in unknown:
+            if ln == line:
+                y[hit, T_INDEX[name]] = -1.0
+    return y
+
+
+def article_windows(tok: Tokenizer, art: LabeledArticle, stride: int | None = None,
+                    unknown: set[tuple[int, str]] | None = None) -> list[Window]:
+    """``unknown``: for a translated article with projected spans, the (line, technique)
+    pairs whose projection was dropped."""
     enc = encode(tok, art.text)
     n = len(enc.ids)
     if n == 0:
         return []
     if art.annotated:
         y = token_targets(enc.offsets, art.spans)
+    elif art.spans:  # a translated article's projected spans
+        y = projected_token_targets(enc.offsets, art, unknown or frozenset())
     else:  # unknown: masked out of the token loss, but for weak targets
         y = weak_token_targets(enc.offsets, art)
     bounds = [(s, e) for _, s, e in art.lines]
@@ -90,6 +115,7 @@ def article_windows(tok: Tokenizer, art: LabeledArticle, stride: int | None = No
                 para_labels=np.stack(rows) if rows else np.zeros((0, len(TECHNIQUE_NAMES)), np.float32),
                 genre=genre,
                 frames=frames,
+                translated=art.style == "mt",
             )
         )
     return out
@@ -126,4 +152,5 @@ def collate(batch: list[Window]) -> dict[str, torch.Tensor]:
         "genre": torch.tensor([w.genre for w in batch], dtype=torch.long),
         "frames": frames,
         "frames_known": torch.tensor([w.frames is not None for w in batch]),
+        "translated": torch.tensor([w.translated for w in batch]),
     }
