@@ -314,7 +314,7 @@ class Decoded:
     phrase: np.ndarray | None = None  # the phrase-level techniques
 
     def decode(self, para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
-               sentence_level: np.ndarray, evidence: tuple[np.ndarray, float] | None = None
+               sentence_level: np.ndarray, evidence: tuple[np.ndarray, np.ndarray | float] | None = None
                ) -> tuple[list[Span], np.ndarray]:
         r = self.raw
         pp = with_evidence(self.paragraph, self.token, r.token_para, para_th, evidence, r.article.style)
@@ -379,6 +379,30 @@ def _span_thresholds(
     return thresholds, gaps, peak
 
 
+def joint_score(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, gaps: np.ndarray, peak: float,
+                sentence_level: np.ndarray, evidence: tuple[np.ndarray, np.ndarray | float] | None
+                ) -> tuple[float, float, float]:
+    """(span F1 + paragraph micro-F1, span F1, paragraph micro-F1) of the joint decoding on
+    ``decoded``: spans of the articles with character spans, paragraph labels per annotation
+    style (the mean of the styles' micro-F1; English rows never score ``NOT_IN_ENGLISH``)."""
+    spans = SpanCounts()
+    labels: dict[str, tuple[list, list]] = {}  # per annotation style: predicted, gold
+    for d in decoded:
+        a = d.raw.article
+        pred, on = d.decode(para_th, span_th, gaps, peak, sentence_level, evidence)
+        if a.annotated:
+            spans.add(_english_spans(pred), a.spans)
+        predicted, golden = labels.setdefault(a.style, ([], []))
+        for i, (line, _, _) in enumerate(a.lines):
+            if line in a.paragraph_labels:
+                predicted.append([TECHNIQUE_NAMES[t] for t in np.flatnonzero(on[i])
+                                  if a.style != "en" or TECHNIQUE_NAMES[t] not in NOT_IN_ENGLISH])
+                golden.append(a.paragraph_labels[line])
+    para = float(np.mean([multilabel_f1(p, g, TECHNIQUE_NAMES)["micro_f1"] for p, g in labels.values() if g]
+                         or [0.0]))
+    return spans.f1 + para, spans.f1, para
+
+
 EVIDENCE_WORD = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 EVIDENCE_SHARE = (0.3, 0.5, 0.7)
 
@@ -408,22 +432,7 @@ def _evidence(decoded: list[Decoded], para_th: np.ndarray, span_th: np.ndarray, 
     supported = np.array([marked.count(n) >= MIN_SUPPORT * 2 for n in TECHNIQUE_NAMES])
 
     def score(evidence: tuple[np.ndarray, float] | None) -> tuple[float, float, float]:
-        spans = SpanCounts()
-        labels: dict[str, tuple[list, list]] = {}  # per annotation style: predicted, gold
-        for d in decoded:
-            a = d.raw.article
-            pred, on = d.decode(para_th, span_th, gaps, peak, sentence_level, evidence)
-            if a.annotated:
-                spans.add(_english_spans(pred), a.spans)
-            predicted, golden = labels.setdefault(a.style, ([], []))
-            for i, (line, _, _) in enumerate(a.lines):
-                if line in a.paragraph_labels:
-                    predicted.append([TECHNIQUE_NAMES[t] for t in np.flatnonzero(on[i])
-                                      if a.style != "en" or TECHNIQUE_NAMES[t] not in NOT_IN_ENGLISH])
-                    golden.append(a.paragraph_labels[line])
-        para = float(np.mean([multilabel_f1(p, g, TECHNIQUE_NAMES)["micro_f1"] for p, g in labels.values() if g]
-                             or [0.0]))
-        return spans.f1 + para, spans.f1, para
+        return joint_score(decoded, para_th, span_th, gaps, peak, sentence_level, evidence)
 
     base = score(None)
     best, best_score = None, base

@@ -255,6 +255,25 @@ def token_targets(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.
     return y
 
 
+def projected_token_targets(offsets: np.ndarray, art: LabeledArticle,
+                            unknown: set[tuple[int, str]] | frozenset = frozenset()) -> np.ndarray:
+    """[N, T] targets of a translated article from its projected spans (``project.attach``):
+    known over its labelled paragraphs, except a (line, technique) whose projection was
+    dropped; -1 (unknown) elsewhere. (A token whose first technique is unknown counts as a
+    weak target in ``loop.losses``: a rare dropped Appeal_to_Authority projection.)"""
+    spans = token_targets(offsets, art.spans)
+    y = np.full_like(spans, -1.0)
+    for line, s, e in art.lines:
+        if line not in art.paragraph_labels:
+            continue
+        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
+        y[hit] = spans[hit]
+        for ln, name in unknown:
+            if ln == line:
+                y[hit, T_INDEX[name]] = -1.0
+    return y
+
+
 def split(articles: list[LabeledArticle], *, seed: int = 13) -> dict[str, list[LabeledArticle]]:
     """Train / tune / val by article, with tune and val shift-matched (see ``HELD_OUT``).
 

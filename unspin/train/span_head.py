@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation import SpanCounts, multilabel_f1
 from ..model import load_uncached
 from ..model.meta import write_meta
 from ..taxonomy import TECHNIQUE_NAMES
@@ -75,20 +74,7 @@ def tune_rows(model_dir: Path, tune: list, rows: list[str], version: str, log=pr
     shares = np.array([ev.get("shares", {}).get(t, ev["share"]) for t in n])
 
     def score(span: np.ndarray, gaps: np.ndarray, words: np.ndarray, shares: np.ndarray) -> tuple[float, ...]:
-        spans = SpanCounts()
-        labels: dict[str, tuple[list, list]] = {}
-        for d in decoded:
-            a = d.raw.article
-            pred, on = d.decode(para_th, span, gaps, th.peak_share, sentence, (words, shares))
-            if a.annotated:
-                spans.add(cal._english_spans(pred), a.spans)
-            p, g = labels.setdefault(a.style, ([], []))
-            for i, (line, _, _) in enumerate(a.lines):
-                if line in a.paragraph_labels:
-                    p.append([n[t] for t in np.flatnonzero(on[i]) if a.style != "en" or n[t] not in NOT_IN_ENGLISH])
-                    g.append(a.paragraph_labels[line])
-        para = float(np.mean([multilabel_f1(p, g, n)["micro_f1"] for p, g in labels.values() if g]))
-        return spans.f1 + para, spans.f1, para
+        return cal.joint_score(decoded, para_th, span, gaps, th.peak_share, sentence, (words, shares))
 
     best = score(span, gaps, words, shares)
     log(f"kept calibration, new rows: tune span F1 {best[1]:.4f}, paragraph F1 {best[2]:.4f}")

@@ -52,6 +52,7 @@ from .data import (
     LabeledArticle,
     load_dir,
     load_translated,
+    projected_token_targets,
     split,
     token_targets,
 )
@@ -92,21 +93,13 @@ def load_cached(cache: Path, a: LabeledArticle) -> dict[str, np.ndarray]:
 
 def targets(a: LabeledArticle, offsets: np.ndarray, unknown: set[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray]:
     """Token targets [N, T] and which of them are known [N, T]."""
-    y = token_targets(offsets, a.spans)
-    known = np.zeros_like(y)
     if a.source == "en":
-        known[:] = 1.0
+        y = token_targets(offsets, a.spans)
+        known = np.ones_like(y)
         known[:, [T_INDEX[n] for n in NOT_IN_ENGLISH]] = 0.0
         return y, known
-    for line, s, e in a.lines:
-        if line not in a.paragraph_labels:
-            continue
-        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
-        known[hit] = 1.0
-        for ln, name in unknown:
-            if ln == line:
-                known[hit, T_INDEX[name]] = 0.0
-    return y, known
+    p = projected_token_targets(offsets, a, unknown)
+    return np.clip(p, 0.0, None), (p >= 0).astype(np.float32)
 
 
 def fit(x: np.ndarray, y: np.ndarray, known: np.ndarray, mt: np.ndarray, l2: float,

@@ -10,7 +10,7 @@ from tokenizers import Tokenizer
 
 from ..model.windows import encode, plan_windows, token_paragraphs, window_batch
 from ..taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
-from .data import NOT_IN_ENGLISH, T_INDEX, LabeledArticle, token_targets
+from .data import NOT_IN_ENGLISH, T_INDEX, LabeledArticle, projected_token_targets, token_targets
 
 F_INDEX = {n: i for i, n in enumerate(FRAME_NAMES)}
 G_INDEX = {n: i for i, n in enumerate(GENRE_NAMES)}
@@ -40,25 +40,6 @@ def weak_token_targets(offsets: np.ndarray, art: LabeledArticle) -> np.ndarray:
         labels = set(art.paragraph_labels[line])
         for name, c in zip(NOT_IN_ENGLISH, cols, strict=True):
             y[hit, c] = 1.0 if name in labels else 0.0
-    return y
-
-
-def projected_token_targets(offsets: np.ndarray, art: LabeledArticle,
-                            unknown: set[tuple[int, str]] | frozenset = frozenset()) -> np.ndarray:
-    """[N, T] targets of a translated article from its projected spans (``project.attach``):
-    known over its labelled paragraphs, except a (line, technique) whose projection was
-    dropped; -1 (unknown) elsewhere. (A token whose first technique is unknown counts as a
-    weak target in ``loop.losses``: a rare dropped Appeal_to_Authority projection.)"""
-    spans = token_targets(offsets, art.spans)
-    y = np.full_like(spans, -1.0)
-    for line, s, e in art.lines:
-        if line not in art.paragraph_labels:
-            continue
-        hit = (offsets[:, 0] < e) & (offsets[:, 1] > s)
-        y[hit] = spans[hit]
-        for ln, name in unknown:
-            if ln == line:
-                y[hit, T_INDEX[name]] = -1.0
     return y
 
 
