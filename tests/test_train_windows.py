@@ -70,3 +70,30 @@ def test_collate_marks_translated_windows() -> None:
     english = LabeledArticle(id="en-1", text=TEXT, lines=LINES, spans=[], paragraph_labels={1: []})
     batch = collate(article_windows(tok, english) + article_windows(tok, _article([])))
     assert batch["translated"].tolist() == [False, True]
+
+
+@needs_tokenizer
+def test_projected_weight_scales_only_the_projected_windows_token_loss() -> None:
+    from unspin.train.loop import TrainConfig, losses
+
+    tok = load_tokenizer(DEFAULT_DIR / "tokenizer.json")
+    puppets = (TEXT.index("puppets"), TEXT.index("puppets") + len("puppets"))
+    english = LabeledArticle(id="en-1", text=TEXT, lines=LINES, spans=[("Name_Calling-Labeling", *puppets)],
+                             paragraph_labels={1: ["Name_Calling-Labeling"]})
+    projected = _article([("Name_Calling-Labeling", *puppets)])
+    both = collate(article_windows(tok, english) + article_windows(tok, projected))
+    assert both["projected"].tolist() == [False, True]
+    alone = {w: collate(article_windows(tok, a)) for w, a in (("en", english), ("mt", projected))}
+
+    def token_loss(batch: dict, weight: float) -> float:
+        out = {"token": torch.zeros(batch["token_labels"].shape), "paragraph": torch.zeros(batch["para_labels"].shape),
+               "genre": torch.zeros(len(batch["genre"]), 3), "frames": torch.zeros(batch["frames"].shape)}
+        pw = torch.full((len(TECHNIQUE_NAMES),), 3.0)
+        cfg = TrainConfig(data_dir="-", w_projected=weight)
+        return float(losses(out, batch, cfg, pw, torch.ones(3))["token"])
+
+    assert token_loss(alone["en"], 1.0) > 0
+    assert token_loss(alone["en"], 0.0) == pytest.approx(token_loss(alone["en"], 1.0))
+    assert token_loss(alone["mt"], 0.0) == 0.0 < token_loss(alone["mt"], 1.0)
+    assert token_loss(alone["mt"], 0.3) == pytest.approx(0.3 * token_loss(alone["mt"], 1.0))
+    assert token_loss(both, 0.3) < token_loss(both, 1.0)

@@ -20,6 +20,8 @@ from .pipeline import recalibrate, run
 @click.option("--projected", type=click.Path(exists=True, dir_okay=False),
               help="spans.jsonl of `python -m unspin.train.project`: the translated articles' spans as token "
                    "targets (with --translated).")
+@click.option("--projected-weight", "w_projected", default=1.0, show_default=True,
+              help="Token loss weight of the projected spans (the English spans weigh 1).")
 @click.option("--out", "out_dir", default="runs/default", show_default=True,
               help="Run directory: checkpoints, metrics.jsonl, train.log, the exported model.")
 @click.option("--epochs", default=6, show_default=True)
@@ -36,7 +38,7 @@ from .pipeline import recalibrate, run
 @click.option("--recalibrate", "recalibrate_dir", type=click.Path(exists=True, file_okay=False),
               help="Only calibrate this exported model directory again (no training, no refit).")
 @handle_errors
-def train_command(data_dir: str, translated_dir: str | None, projected: str | None, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
+def train_command(data_dir: str, translated_dir: str | None, projected: str | None, w_projected: float, out_dir: str, epochs: int, seed: int, batch_size: int, lr: float,
                   w_mil: float, init_from: str | None, model_id: str, model_version: str, install: bool,
                   recalibrate_dir: str | None) -> None:
     """Fine-tune, export to int8 ONNX, refit and calibrate the persuasion model.
@@ -46,7 +48,8 @@ def train_command(data_dir: str, translated_dir: str | None, projected: str | No
     if projected and not translated_dir:
         raise click.UsageError("--projected needs --translated: the spans belong to the translated articles")
     cfg = TrainConfig(data_dir=data_dir, translated_dir=translated_dir, projected=projected, out_dir=out_dir,
-                      epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, w_mil=w_mil, init_from=init_from)
+                      epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, w_mil=w_mil, init_from=init_from,
+                      w_projected=w_projected)
     install_to = DEFAULT_DIR if install else None
     if recalibrate_dir:
         model_dir = recalibrate(cfg, Path(recalibrate_dir), model_id=model_id, version=model_version,

@@ -51,6 +51,7 @@ class TrainConfig:
     train_stride: int = 254  # no overlap while training: every token once per epoch
     translated_dir: str | None = None  # the multilingual data with English translations
     projected: str | None = None  # spans.jsonl of unspin.train.project: the translated articles' spans
+    w_projected: float = 1.0  # token loss weight of projected targets, against the English spans' 1
     threads: int | None = None
     init_from: str | None = None  # weights (best.pt) to continue from, with a fresh schedule
 
@@ -115,6 +116,8 @@ def losses(out: dict, batch: dict, cfg: TrainConfig, pw: torch.Tensor, gw: torch
     known = (batch["token_labels"] >= 0).float() * mask.unsqueeze(-1)
     # Weak targets (an unknown strong label in the first column) count for less.
     weight = torch.where(batch["token_labels"][..., :1] >= 0, 1.0, cfg.w_weak) * known
+    if "projected" in batch:
+        weight = weight * torch.where(batch["projected"], cfg.w_projected, 1.0)[:, None, None]
     tok = F.binary_cross_entropy_with_logits(
         out["token"], batch["token_labels"].clamp(min=0.0), pos_weight=pw, reduction="none"
     )

@@ -25,6 +25,7 @@ class Window:
     genre: int  # -1 when unknown
     frames: np.ndarray | None  # [F] or None when unknown
     translated: bool = False  # a translated article's window (its annotators' style)
+    projected: bool = False  # its token targets are projected spans
 
 
 def weak_token_targets(offsets: np.ndarray, art: LabeledArticle) -> np.ndarray:
@@ -97,6 +98,7 @@ def article_windows(tok: Tokenizer, art: LabeledArticle, stride: int | None = No
                 genre=genre,
                 frames=frames,
                 translated=art.style == "mt",
+                projected=not art.annotated and bool(art.spans),
             )
         )
     return out
@@ -134,4 +136,5 @@ def collate(batch: list[Window]) -> dict[str, torch.Tensor]:
         "frames": frames,
         "frames_known": torch.tensor([w.frames is not None for w in batch]),
         "translated": torch.tensor([w.translated for w in batch]),
+        "projected": torch.tensor([w.projected for w in batch]),
     }
