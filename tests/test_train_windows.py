@@ -97,3 +97,13 @@ def test_projected_weight_scales_only_the_projected_windows_token_loss() -> None
     assert token_loss(alone["mt"], 0.0) == 0.0 < token_loss(alone["mt"], 1.0)
     assert token_loss(alone["mt"], 0.3) == pytest.approx(0.3 * token_loss(alone["mt"], 1.0))
     assert token_loss(both, 0.3) < token_loss(both, 1.0)
+
+
+def test_train_refuses_a_negative_projected_weight_before_reading_anything(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from unspin.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--data", str(tmp_path), "--projected-weight", "-0.5"])
+    assert result.exit_code == 2
+    assert "--projected-weight" in result.output and "-0.5" in result.output

@@ -20,7 +20,7 @@ from .pipeline import recalibrate, run
 @click.option("--projected", type=click.Path(exists=True, dir_okay=False),
               help="spans.jsonl of `python -m unspin.train.project`: the translated articles' spans as token "
                    "targets (with --translated).")
-@click.option("--projected-weight", "w_projected", default=1.0, show_default=True,
+@click.option("--projected-weight", "w_projected", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
               help="Token loss weight of the projected spans (the English spans weigh 1).")
 @click.option("--out", "out_dir", default="runs/default", show_default=True,
               help="Run directory: checkpoints, metrics.jsonl, train.log, the exported model.")
