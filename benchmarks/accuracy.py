@@ -119,11 +119,21 @@ def reliability_tables(analyses: list[Analysis], gold: list[LabeledArticle]) -> 
         judged.extend(judge(an, a))
     print("\nreliability of displayed confidences (validation, read as English news; "
           "goal: |observed - mean score| <= 0.10 in every bin of 30 or more)")
-    return {
+    out = {
         "paragraph": report_reliability("  paragraph labels", np.array(judged.paragraph), np.array(judged.right)),
         "span": report_reliability("  spans (observed: character precision; English articles)",
                                    np.array(judged.span), np.array(judged.precision)),
     }
+    genre = [(an.genre_scores[an.genre], an.genre == a.genre) for an, a in zip(analyses, gold, strict=True)
+             if a.genre and an.genre]
+    frames = [(an.frame_scores[f], f in a.frames) for an, a in zip(analyses, gold, strict=True)
+              if a.frames is not None for f in an.frames]
+    for name, title, pairs in (("genre", "  genre (the one shown, per article)", genre),
+                               ("frames", "  frames (each one shown)", frames)):
+        if pairs:
+            scores, right = (np.array(v, dtype=float) for v in zip(*pairs, strict=True))
+            out[name] = report_reliability(title, scores, right)
+    return out
 
 
 def frequent_frames_k(train: list[LabeledArticle]) -> tuple[list[str], int]:
