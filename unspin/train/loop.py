@@ -116,8 +116,7 @@ def losses(out: dict, batch: dict, cfg: TrainConfig, pw: torch.Tensor, gw: torch
     known = (batch["token_labels"] >= 0).float() * mask.unsqueeze(-1)
     # Weak targets (an unknown strong label in the first column) count for less.
     weight = torch.where(batch["token_labels"][..., :1] >= 0, 1.0, cfg.w_weak) * known
-    if "projected" in batch:
-        weight = weight * torch.where(batch["projected"], cfg.w_projected, 1.0)[:, None, None]
+    weight = weight * torch.where(batch["projected"], cfg.w_projected, 1.0)[:, None, None]
     tok = F.binary_cross_entropy_with_logits(
         out["token"], batch["token_labels"].clamp(min=0.0), pos_weight=pw, reduction="none"
     )
