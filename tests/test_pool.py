@@ -1,13 +1,29 @@
-"""The one loop over many articles (unspin.pool): results as they finish, and a worker
-process that dies on one article costs that article only."""
+"""The one loop over many articles (unspin.pool): results as they finish, a worker process
+that dies on one article costs that article only, and Ctrl-C at any moment leaves workers
+that stop at once."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
+import queue
+import signal
+import sys
+import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
+from typing import Any
 
+import pytest
+
+import unspin.pool as pool_module
 from unspin.config import Settings
 from unspin.errors import UnspinError
 from unspin.pool import BROKE, InProcess, Task, Workers, run_tasks
+
+TraceFunction = Any  # sys.settrace's callable, which typeshed leaves untyped
 
 
 def _double_or_die(x: int, _model: object) -> int:
@@ -44,3 +60,74 @@ def test_a_worker_that_dies_on_one_article_costs_that_article_only() -> None:
     assert isinstance(results[13], UnspinError) and str(results[13]) == BROKE
     assert isinstance(results[7], ValueError)
     assert all(results[x] == 2 * x for x in range(1, 31) if x not in (7, 13))
+
+
+def test_a_chunk_sent_after_a_worker_died_is_answered_as_broken_not_raised() -> None:
+    pool = Workers(1, _double_or_die, Settings())
+    answers: queue.SimpleQueue[object] = queue.SimpleQueue()
+    try:
+        pool.submit([13], answers.put)
+        assert isinstance(answers.get(timeout=60), BrokenProcessPool)
+        pool.submit([1], answers.put)  # to the broken pool: its answer, not an exception
+        assert isinstance(answers.get(timeout=60), BrokenProcessPool)
+    finally:
+        pool.close(now=True)
+
+
+def _slow_double(x: int, _model: object) -> int:
+    time.sleep(0.002)
+    return 2 * x
+
+
+# Where Ctrl-C can land while the loop runs: the loop itself and the standard library's
+# machinery under it (futures, locks, queues, the worker pool's bookkeeping).
+_WATCHED = (
+    os.path.dirname(concurrent.futures.__file__), os.path.dirname(multiprocessing.__file__),
+    threading.__file__, queue.__file__, pool_module.__file__,
+)  # fmt: skip
+
+
+def _ctrl_c_at(line: int, after: int, landed: list[str], results: list[int]) -> TraceFunction:
+    """A trace function that sends this process SIGINT, as Ctrl-C in a terminal does, at
+    the ``line``-th line run in the watched files once ``after`` results are in."""
+    seen = 0
+
+    def trace(frame: FrameType, event: str, _arg: object) -> TraceFunction | None:
+        nonlocal seen
+        if not frame.f_code.co_filename.startswith(_WATCHED):
+            return None
+        if event == "line" and results[0] >= after:
+            seen += 1
+            if seen == line:
+                landed.append(f"{frame.f_code.co_filename}:{frame.f_lineno} ({frame.f_code.co_name})")
+                signal.raise_signal(signal.SIGINT)
+        return trace
+
+    return trace
+
+
+@pytest.mark.parametrize("line", range(1, 400, 7))  # a result takes some 46 lines
+def test_ctrl_c_at_any_line_of_the_loop_leaves_workers_that_stop_at_once(line: int) -> None:
+    """A CI run hung so once: Ctrl-C landed inside concurrent.futures.wait while it held a
+    future's lock, and stopping the workers then waited forever for that lock."""
+    pool = Workers(2, _slow_double, Settings())
+    results, landed = [0], []
+
+    def done(_task: Task[int], _outcome: object) -> None:
+        results[0] += 1
+
+    tasks = (Task(x) for x in range(5_000))
+    interrupted = False
+    sys.settrace(_ctrl_c_at(line, 8, landed, results))
+    try:
+        run_tasks(tasks, pool, done, lambda _event: None)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        sys.settrace(None)
+        closer = threading.Thread(target=pool.close, kwargs={"now": True}, daemon=True)
+        closer.start()
+        closer.join(timeout=30)
+    assert landed, "the loop ended before Ctrl-C"
+    assert interrupted, f"Ctrl-C at {landed[0]} did not stop the loop"
+    assert not closer.is_alive(), f"stopping the workers hangs after Ctrl-C at {landed[0]}"

@@ -10,19 +10,22 @@ soon as it is ready; with the one lock per output and the one way a run stops.
   task); :class:`Workers` in worker processes, one model each, that end when the main
   process ends, however it ends.
 * :func:`stopping` makes SIGTERM stop a run as Ctrl-C does; :func:`signals_held` holds both
-  back while a result is written, so that what is written is whole.
+  back while a result is written, so that what is written is whole, and while this process
+  talks to its workers, so that they can always be stopped.
 * :func:`lock` is the one lock: one run per output file or database.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
+import queue
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import forkserver, get_context
@@ -52,6 +55,9 @@ Work = Callable[[Any, "Model | None"], Any]
 that worker processes can be sent it)."""
 
 Outcome = Any  # the work's result, or the Exception it raised
+Then = Callable[["list[Outcome] | BaseException"], None]
+"""Told a chunk's outcomes, or why the chunk as a whole failed (BrokenProcessPool: its worker
+process died); from any thread."""
 
 
 @dataclass
@@ -69,7 +75,7 @@ class Pool(Protocol):
     count: int
     chunk: int
 
-    def submit(self, payloads: list[Any]) -> Future[list[Outcome]]: ...
+    def submit(self, payloads: list[Any], then: Then) -> None: ...
 
     def restart(self) -> None: ...
 
@@ -97,12 +103,10 @@ class InProcess:
         self.model: Model | None = None
         self.loaded = False
 
-    def submit(self, payloads: list[Any]) -> Future[list[Outcome]]:
+    def submit(self, payloads: list[Any], then: Then) -> None:
         if not self.loaded:
             self.model, self.loaded = self.load(), True
-        future: Future[list[Outcome]] = Future()
-        future.set_result(_outcomes(self.work, self.model, payloads))
-        return future
+        then(_outcomes(self.work, self.model, payloads))
 
     def restart(self) -> None:  # pragma: no cover - nothing in this process breaks a pool
         raise UnspinError("The analysis stopped unexpectedly.")
@@ -187,25 +191,37 @@ class Workers:
         self.pool: ProcessPoolExecutor | None = None
         self.answered = 0  # tasks finished: none when the pool breaks = the workers cannot start
 
-    def submit(self, payloads: list[Any]) -> Future[list[Outcome]]:
-        if self.pool is None:
-            # workers fork from a server that imports unspin once; it starts with the
-            # signals ignored, so that Ctrl-C in a terminal reaches the main process only
-            context = get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            with signals_ignored(), _environment(_ONE_THREAD):
-                forkserver.ensure_running()
-            self.pool = ProcessPoolExecutor(
-                self.count, mp_context=context, initializer=_init_worker,
-                initargs=(os.getpid(), self.work, self.settings),
-            )  # fmt: skip
-        future = self.pool.submit(_run_chunk, payloads)
-        future.add_done_callback(self._answered)
-        return future
+    def submit(self, payloads: list[Any], then: Then) -> None:
+        # Ctrl-C is held back while this process talks to the executor: raised inside its
+        # code (a lock's __exit__, a loop taking locks), it can leave a lock taken that the
+        # executor's thread needs, and stopping the workers then waits forever
+        with signals_held():
+            if self.pool is None:
+                # workers fork from a server that imports unspin once; it starts with the
+                # signals ignored, so that Ctrl-C in a terminal reaches the main process only
+                context = get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                with signals_ignored(), _environment(_ONE_THREAD):
+                    forkserver.ensure_running()
+                self.pool = ProcessPoolExecutor(
+                    self.count, mp_context=context, initializer=_init_worker,
+                    initargs=(os.getpid(), self.work, self.settings),
+                )  # fmt: skip
+            try:
+                future = self.pool.submit(_run_chunk, payloads)
+            except BrokenProcessPool as err:  # a worker died since the last chunk came back
+                then(err)
+                return
+            # read in the executor's thread, so that this one never takes a future's lock
+            future.add_done_callback(lambda f: then(self._result(f)))
 
-    def _answered(self, future: Future[list[Outcome]]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            self.answered += 1
+    def _result(self, future: Future[list[Outcome]]) -> list[Outcome] | BaseException:
+        try:
+            outcomes = future.result()
+        except BaseException as err:  # BrokenProcessPool, or cancelled by close(now=True)
+            return err
+        self.answered += 1
+        return outcomes
 
     def restart(self) -> None:
         if self.answered == 0:
@@ -219,12 +235,13 @@ class Workers:
         """Stop the workers; ``now``: without finishing what they are doing."""
         if self.pool is None:
             return
-        pool, self.pool = self.pool, None
-        if now:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                with contextlib.suppress(OSError):
-                    process.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        with signals_held():  # as in submit; a second Ctrl-C waits for the workers' end
+            pool, self.pool = self.pool, None
+            if now:
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    with contextlib.suppress(OSError):
+                        process.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- the loop ------------------------------------------------------------------------------
@@ -246,24 +263,37 @@ def run_tasks(
     ``events`` goes to ``other`` at once. ``ahead``: chunks queued per worker. SIGTERM
     stops it as Ctrl-C does (:func:`stopping`)."""
     limit = pool.count * ahead
-    flying: dict[Future[list[Outcome]], list[Task[Any]]] = {}
+    flying: dict[int, list[Task[Any]]] = {}  # chunks sent, by number
+    sent = itertools.count()
     suspects: list[list[Task[Any]]] = []  # chunks in flight when the workers broke
+    # Outcomes arrive on a queue that the pool's callbacks fill: waiting on it, Ctrl-C
+    # interrupts a get that holds no lock (concurrent.futures.wait takes each future's lock
+    # in turn, and Ctrl-C landing there left one taken and the workers unable to stop).
+    ready: queue.SimpleQueue[tuple[int, list[Outcome] | BaseException]] = queue.SimpleQueue()
 
     def submit(tasks: list[Task[Any]]) -> None:
-        flying[pool.submit([t.payload for t in tasks])] = tasks
+        number = next(sent)
+        flying[number] = tasks
+        pool.submit([t.payload for t in tasks], lambda result: ready.put((number, result)))
 
     def collect(block: bool) -> None:
-        finished, _ = wait(list(flying), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        try:
+            finished = [ready.get(block=block)]
+        except queue.Empty:
+            return
+        with contextlib.suppress(queue.Empty):
+            while True:
+                finished.append(ready.get_nowait())
         broken = False
-        for future in finished:
-            tasks = flying.pop(future)
-            try:
-                outcomes = future.result()
-            except BrokenProcessPool:
+        for number, result in finished:
+            tasks = flying.pop(number, None)
+            if tasks is None:  # sent to workers that broke: it is among the suspects
+                continue
+            if isinstance(result, BrokenProcessPool):
                 broken = True
                 suspects.append(tasks)
                 continue
-            for task, outcome in zip(tasks, outcomes, strict=True):
+            for task, outcome in zip(tasks, _each(result, tasks), strict=True):
                 done(task, outcome)
         if broken:
             # a worker died (out of memory, a crash): new workers, and the chunks that were
@@ -275,12 +305,16 @@ def run_tasks(
             pool.restart()
             isolate()
 
+    def alone(tasks: list[Task[Any]]) -> list[Outcome] | BaseException:
+        one: queue.SimpleQueue[list[Outcome] | BaseException] = queue.SimpleQueue()
+        pool.submit([t.payload for t in tasks], one.put)
+        return one.get()
+
     def isolate() -> None:
         while suspects:
             tasks = suspects.pop(0)
-            try:
-                outcomes = pool.submit([t.payload for t in tasks]).result()
-            except BrokenProcessPool:
+            result = alone(tasks)
+            if isinstance(result, BrokenProcessPool):
                 pool.restart()
                 if len(tasks) > 1:  # then which of them: each alone
                     suspects[:0] = [[task] for task in tasks]
@@ -289,8 +323,8 @@ def run_tasks(
                 if tasks[0].attempts < 2:
                     suspects.insert(0, tasks)
                     continue
-                outcomes = [UnspinError(BROKE)]
-            for task, outcome in zip(tasks, outcomes, strict=True):
+                result = [UnspinError(BROKE)]
+            for task, outcome in zip(tasks, _each(result, tasks), strict=True):
                 done(task, outcome)
 
     chunk: list[Task[Any]] = []
@@ -309,6 +343,14 @@ def run_tasks(
             submit(chunk)
         while flying:
             collect(block=True)
+
+
+def _each(result: list[Outcome] | BaseException, tasks: list[Task[Any]]) -> list[Outcome]:
+    """A chunk's outcomes; where the chunk as a whole failed (its results could not be sent
+    back), that error is each task's outcome: one chunk must not stop the run."""
+    if isinstance(result, BaseException):
+        return [result] * len(tasks)
+    return result
 
 
 # -- stopping -------------------------------------------------------------------------------
@@ -348,8 +390,7 @@ def signals_ignored() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        _put_back(previous)
 
 
 @contextlib.contextmanager
@@ -373,8 +414,7 @@ def signals_held() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        _put_back(previous)
         for signum in received[:1]:
             handler = previous[signal.Signals(signum)]
             if callable(handler):
@@ -383,6 +423,16 @@ def signals_held() -> Iterator[None]:
                 if signum == signal.SIGINT:
                     raise KeyboardInterrupt
                 signal.raise_signal(signum)
+
+
+def _put_back(handlers: Mapping[signal.Signals, Any]) -> None:
+    """Set the handlers of Ctrl-C and SIGTERM back; the second even when a signal arriving
+    for the first, set back already, interrupts (a handler left behind would swallow every
+    later one). Flat, not a loop: no point where a signal is acted on comes in between."""
+    try:
+        signal.signal(signal.SIGINT, handlers[signal.SIGINT])
+    finally:
+        signal.signal(signal.SIGTERM, handlers[signal.SIGTERM])
 
 
 def lock(fd: int, name: object, hint: str = "") -> None:
