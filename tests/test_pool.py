@@ -5,6 +5,7 @@ that stop at once."""
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import queue
@@ -12,7 +13,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -99,11 +103,18 @@ def _ctrl_c_at(line: int, after: int, landed: list[str], results: list[int]) -> 
         if event == "line" and results[0] >= after:
             seen += 1
             if seen == line:
-                landed.append(f"{frame.f_code.co_filename}:{frame.f_lineno} ({frame.f_code.co_name})")
+                stack = islice(_frames(frame), 8)
+                landed.append(" <- ".join(f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}" for f in stack))
                 signal.raise_signal(signal.SIGINT)
         return trace
 
     return trace
+
+
+def _frames(frame: FrameType | None) -> Iterator[FrameType]:
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 @pytest.mark.parametrize("line", range(1, 400, 7))  # a result takes some 46 lines
@@ -118,6 +129,10 @@ def test_ctrl_c_at_any_line_of_the_loop_leaves_workers_that_stop_at_once(line: i
 
     tasks = (Task(x) for x in range(5_000))
     interrupted = False
+    # the earlier pools' garbage collected now: a finalizer run by the collector in the
+    # loop would swallow the Ctrl-C (Python ignores exceptions raised in finalizers)
+    gc.collect()
+    gc.disable()
     sys.settrace(_ctrl_c_at(line, 8, landed, results))
     try:
         run_tasks(tasks, pool, done, lambda _event: None)
@@ -125,9 +140,15 @@ def test_ctrl_c_at_any_line_of_the_loop_leaves_workers_that_stop_at_once(line: i
         interrupted = True
     finally:
         sys.settrace(None)
+        gc.enable()
         closer = threading.Thread(target=pool.close, kwargs={"now": True}, daemon=True)
         closer.start()
         closer.join(timeout=30)
     assert landed, "the loop ended before Ctrl-C"
     assert interrupted, f"Ctrl-C at {landed[0]} did not stop the loop"
-    assert not closer.is_alive(), f"stopping the workers hangs after Ctrl-C at {landed[0]}"
+    if closer.is_alive():
+        threads = {t.ident: t.name for t in threading.enumerate()}
+        stacks = "\n".join(f"{threads.get(ident, ident)}: " + " <- ".join(
+            f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}" for f in islice(_frames(top), 6)
+        ) for ident, top in sys._current_frames().items())  # fmt: skip
+        pytest.fail(f"stopping the workers hangs after Ctrl-C at {landed[0]}; threads:\n{stacks}")
