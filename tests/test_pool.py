@@ -7,9 +7,11 @@ from __future__ import annotations
 import concurrent.futures
 import gc
 import multiprocessing
+import multiprocessing.queues
 import os
 import queue
 import signal
+import struct
 import sys
 import threading
 import time
@@ -76,6 +78,27 @@ def test_a_chunk_sent_after_a_worker_died_is_answered_as_broken_not_raised() -> 
         assert isinstance(answers.get(timeout=60), BrokenProcessPool)
     finally:
         pool.close(now=True)
+
+
+def _half_a_result_then_wait(_payload: object, _model: object) -> None:
+    """As a worker killed while it sends back a large result leaves the pipe: a message
+    that announces 1 MB, and only its first bytes (this worker's own result queue is the
+    one SimpleQueue in it)."""
+    (results,) = [o for o in gc.get_objects() if type(o) is multiprocessing.queues.SimpleQueue]
+    results._writer._send(struct.pack("!i", 1_000_000) + b"half")
+    time.sleep(600)
+
+
+def test_workers_stopped_while_one_sends_a_result_stop_at_once() -> None:
+    """The executor's thread had read the announced length and waited forever for the rest
+    (this process held the pipe's write end open too), so stopping the workers hung."""
+    pool = Workers(1, _half_a_result_then_wait, Settings())
+    pool.submit([1], lambda _result: None)
+    time.sleep(2)  # the worker has written its half message, and the executor read its start
+    closer = threading.Thread(target=pool.close, kwargs={"now": True}, daemon=True)
+    closer.start()
+    closer.join(timeout=30)
+    assert not closer.is_alive(), "stopping the workers hangs"
 
 
 def _slow_double(x: int, _model: object) -> int:

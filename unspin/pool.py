@@ -241,6 +241,12 @@ class Workers:
                 for process in list(getattr(pool, "_processes", {}).values()):
                     with contextlib.suppress(OSError):
                         process.kill()
+                # a worker killed while sending a result leaves half a message in the pipe;
+                # with this process's copy of its write end closed (this process never
+                # writes there), the executor's thread then reads end-of-file instead of
+                # waiting forever for the rest
+                with contextlib.suppress(AttributeError, OSError):
+                    pool._result_queue._writer.close()  # type: ignore[attr-defined]
             pool.shutdown(wait=True, cancel_futures=True)
 
 
