@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,6 +36,13 @@ def example_rows(n: int, *, outlets: tuple[str, ...] = ("Alpha News", "Beta Time
             "url": f"https://www.site{k % len(outlets)}.example.com/a/{k}",
         })  # fmt: skip
     return out
+
+
+def default_sigint() -> None:
+    """For a child process: Ctrl-C as in a terminal, even when the tests run where SIGINT is
+    ignored (a job in the background of a shell); Python then turns it into
+    KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def training_articles() -> list[Path] | None:

@@ -1,13 +1,19 @@
 """The distributed path on a local 2-worker Dask cluster: the same per-article analysis as
-`corpus add`, over shards, into Parquet that `corpus import` loads to the same rows."""
+`corpus add`, over shards, into Parquet that `corpus import` loads to the same rows; stopped
+with Ctrl-C, it ends quietly, keeps whole shards and goes on where it stopped."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from corpus_helpers import dump, example_rows, write_jsonl
+from corpus_helpers import default_sigint, dump, example_rows, write_jsonl
 
 from unspin.cli import cli
 from unspin.corpus import add, open_store
@@ -47,3 +53,57 @@ def test_shards_on_a_local_cluster_import_to_what_corpus_add_stores(tmp_path: Pa
         assert a[table] == b[table], table
     strip = lambda rows: [r[1:] for r in rows]  # noqa: E731 (ids aside, the same articles)
     assert strip(a["articles"]) == strip(b["articles"])
+
+
+def _shards(tmp_path: Path, out: Path) -> subprocess.Popen[bytes]:
+    shards = sorted(str(p) for p in tmp_path.glob("shard-*.jsonl"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "unspin.cli", "corpus", "shards", *shards, "-o", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=default_sigint,
+    )  # fmt: skip
+
+
+def _group_alive(group: int) -> list[int]:
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes_on(tmp_path: Path) -> None:
+    rows = example_rows(600)
+    for i in range(4):
+        write_jsonl(tmp_path / f"shard-{i}.jsonl", rows[i::4])
+    out = tmp_path / "results"
+    proc = _shards(tmp_path, out)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("*.parquet")):  # Ctrl-C once a shard is done, before the last
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal sends Ctrl-C: to the whole group
+    _, err = proc.communicate(timeout=60)
+    message = err.decode()
+    kept = len(list(out.glob("*.parquet")))
+    assert proc.returncode == 130, message
+    assert "Traceback" not in message and "never retrieved" not in message, message
+    assert f"keeps the results of {kept} of 4 shards" in message, message
+    assert 0 < kept < 4, "stopped before the last shard"
+    started = time.monotonic()
+    while _group_alive(proc.pid):
+        assert time.monotonic() - started < 15, f"left behind: {_group_alive(proc.pid)}"
+        time.sleep(0.1)
+
+    again = _shards(tmp_path, out)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err.decode()
+    assert f"{4 - kept} shards analysed ({150 * (4 - kept)} articles, 0 failed" in err.decode()
+    assert f"{kept} already done" in err.decode()
+    assert len(list(out.glob("*.parquet"))) == 4

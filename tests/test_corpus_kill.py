@@ -21,7 +21,14 @@ import time
 from pathlib import Path
 
 import pytest
-from corpus_helpers import corpus_rows, dump, stop_budget, training_articles, write_jsonl
+from corpus_helpers import (
+    corpus_rows,
+    default_sigint,
+    dump,
+    stop_budget,
+    training_articles,
+    write_jsonl,
+)
 
 FILES = training_articles()
 pytestmark = [
@@ -39,14 +46,8 @@ def _add(db: Path, source: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "unspin.cli", "corpus", "add", str(db), str(source), "--workers", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
         start_new_session=True,  # its own process group: the kill takes the workers too
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )  # fmt: skip
-
-
-def _default_sigint() -> None:
-    """Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a job in
-    the background of a shell): Python then turns it into KeyboardInterrupt."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _alive(group: int) -> list[int]:

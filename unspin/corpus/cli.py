@@ -21,7 +21,7 @@ from ..cli_common import (
 from ..errors import UnspinError
 from .correction import load_quality
 from .dashboard import write_dashboard
-from .distributed import analyse_shards
+from .distributed import analyse_shards, result_name
 from .query import Breakdown, Filters, breakdown
 from .records import model_label
 from .runner import Interrupted, add
@@ -337,8 +337,15 @@ def shards_command(shards: tuple[str, ...], output: Path, scheduler: str | None,
 
     meta = Metadata(columns=Columns(text=text_column, url=url_column, title=title_column,
                                     outlet=outlet_column, date=date_column, id=id_column))
-    result = analyse_shards(list(shards), output, scheduler=scheduler, workers=workers,
-                            settings=settings_of(), meta=meta)
+    try:
+        result = analyse_shards(list(shards), output, scheduler=scheduler, workers=workers,
+                                settings=settings_of(), meta=meta)
+    except KeyboardInterrupt:
+        kept = sum((output / result_name(shard)).exists() for shard in set(shards))
+        click.echo(f"unspin: stopped; {output} keeps the results of {kept} of {len(set(shards))} "
+                   "shards (a shard is done whole or not at all); run the same command to go on.",
+                   err=True)  # fmt: skip
+        click.get_current_context().exit(EXIT_INTERRUPTED)
     click.echo(result.summary(), err=True)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..config import DEFAULT_SETTINGS, Settings
 from ..errors import InputError
-from ..pool import InProcess, Task, run_tasks
+from ..pool import InProcess, Task, run_tasks, signals_ignored
 from .records import CorpusArticle, Findings, analyze_article, corpus_model, per_hour
 from .sources import TABLE_SUFFIXES, Failure, Metadata, Skipped, iter_articles
 from .tables import result_row, result_schema
@@ -130,10 +130,18 @@ def analyse_shards(
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.ERROR,
-        )  # fmt: skip
+        # its worker processes start with Ctrl-C ignored: a terminal sends it to the whole
+        # process group, and this process alone acts on it (it closes the cluster)
+        with signals_ignored():
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR,
+            )  # fmt: skip
+    # stopped by Ctrl-C, the client's own pending tasks each log "Task exception was never
+    # retrieved" with a traceback while it closes: noise, as distributed's own messages are
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_level = asyncio_log.level
+    asyncio_log.setLevel(logging.CRITICAL)
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             bag = db.from_sequence(todo, npartitions=len(todo)).map(
@@ -146,5 +154,6 @@ def analyse_shards(
     finally:
         if cluster is not None:
             cluster.close()
+        asyncio_log.setLevel(asyncio_level)
     result.seconds = time.monotonic() - started
     return result
