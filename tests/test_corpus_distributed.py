@@ -79,12 +79,12 @@ def _group_alive(group: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes_on(tmp_path: Path) -> None:
     rows = example_rows(600)
-    for i in range(4):
-        write_jsonl(tmp_path / f"shard-{i}.jsonl", rows[i::4])
+    for i in range(8):  # 2 workers: Ctrl-C after the first leaves some never started
+        write_jsonl(tmp_path / f"shard-{i}.jsonl", rows[i::8])
     out = tmp_path / "results"
     proc = _shards(tmp_path, out)
     deadline = time.monotonic() + 300
-    while not list(out.glob("*.parquet")):  # Ctrl-C once a shard is done, before the last
+    while not list(out.glob("*.parquet")):  # Ctrl-C once a shard is done
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -94,8 +94,8 @@ def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes
     kept = len(list(out.glob("*.parquet")))
     assert proc.returncode == 130, message
     assert "Traceback" not in message and "never retrieved" not in message, message
-    assert f"keeps the results of {kept} of 4 shards" in message, message
-    assert 0 < kept < 4, "stopped before the last shard"
+    assert f"keeps the results of {kept} of 8 shards" in message, message
+    assert 0 < kept < 8, "stopped before the last shard"
     started = time.monotonic()
     while _group_alive(proc.pid):
         assert time.monotonic() - started < 15, f"left behind: {_group_alive(proc.pid)}"
@@ -104,6 +104,6 @@ def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes
     again = _shards(tmp_path, out)
     _, err = again.communicate(timeout=600)
     assert again.returncode == 0, err.decode()
-    assert f"{4 - kept} shards analysed ({150 * (4 - kept)} articles, 0 failed" in err.decode()
+    assert f"{8 - kept} shards analysed ({75 * (8 - kept)} articles, 0 failed" in err.decode()
     assert f"{kept} already done" in err.decode()
-    assert len(list(out.glob("*.parquet"))) == 4
+    assert len(list(out.glob("*.parquet"))) == 8
