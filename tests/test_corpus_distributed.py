@@ -93,7 +93,7 @@ def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes
     message = err.decode()
     kept = len(list(out.glob("*.parquet")))
     assert proc.returncode == 130, message
-    assert "Traceback" not in message and "never retrieved" not in message, message
+    assert all(line.startswith("unspin: ") for line in message.splitlines()), message  # quiet
     assert f"keeps the results of {kept} of 8 shards" in message, message
     assert 0 < kept < 8, "stopped before the last shard"
     started = time.monotonic()

@@ -131,11 +131,13 @@ def analyse_shards(
     cluster = None
     if scheduler is None:
         # its worker processes start with Ctrl-C ignored: a terminal sends it to the whole
-        # process group, and this process alone acts on it (it closes the cluster)
+        # process group, and this process alone acts on it (it closes the cluster). Their
+        # logs are silenced: a worker still busy when Ctrl-C closes the scheduler logs its
+        # lost heartbeat as an error with a traceback; a shard that fails raises here anyway
         with signals_ignored():
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=None, silence_logs=logging.CRITICAL,
             )  # fmt: skip
     # stopped by Ctrl-C, the client's own pending tasks each log "Task exception was never
     # retrieved" with a traceback while it closes: noise, as distributed's own messages are
