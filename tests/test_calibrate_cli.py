@@ -54,6 +54,7 @@ def test_calibrate_writes_a_model_that_loads_everywhere(tmp_path: Path, clean_en
     assert result.exit_code == 0, result.output
     assert "unreadable row" in result.output  # the noisy row is reported, not fatal
     assert "Calibrated on 6 articles" in result.output
+    assert "\r" not in result.output and "analysing" not in result.output  # no bar but on a terminal
     meta = json.loads((out / "model.json").read_text())
     assert meta["provenance"]["articles"] == 6 and meta["version"].endswith("+calibrated")
     assert set(meta["confidence"]) >= {"paragraph", "span"}

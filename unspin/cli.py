@@ -410,8 +410,8 @@ def calibrate_command(articles_dir: Path | None, spans_dir: Path | None, feedbac
         labelled = read_semeval(articles_dir, spans_dir, settings=settings,
                                 problems=lambda m: click.echo(f"unspin: {m}", err=True))
         source = f"{articles_dir} + {spans_dir}"
-    outcome = calibrate(model, labelled,
-                        progress=lambda i, n: click.echo(f"\ranalysing {i}/{n}", err=True, nl=i == n))
+    with _Progress() as progress:  # a bar on a terminal; elsewhere (a log file) nothing
+        outcome = calibrate(model, labelled, progress=lambda _i, n: progress.advance("Calibrating", n))
     write_model(model, outcome, out_dir, source=source)
     for note in outcome.notes:
         click.echo(note, err=True)
