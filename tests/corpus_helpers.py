@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sqlite3
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,28 @@ def default_sigint() -> None:
     ignored (a job in the background of a shell); Python then turns it into
     KeyboardInterrupt."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def group_alive(group: int) -> list[int]:
+    """The processes of a process group that are still running (zombies do not count:
+    where nothing reaps orphans they stay listed, but hold nothing)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # it ended while being read
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def gone_within(group: int, seconds: float) -> None:
+    """Wait until no process of ``group`` runs; fail after ``seconds``."""
+    started = time.monotonic()
+    while group_alive(group):
+        assert time.monotonic() - started < seconds, f"left behind: {group_alive(group)}"
+        time.sleep(0.05)
 
 
 def training_articles() -> list[Path] | None:

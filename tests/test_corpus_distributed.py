@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from corpus_helpers import default_sigint, dump, example_rows, write_jsonl
+from corpus_helpers import default_sigint, dump, example_rows, gone_within, write_jsonl
 
 from unspin.cli import cli
 from unspin.corpus import add, open_store
@@ -64,18 +64,6 @@ def _shards(tmp_path: Path, out: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _group_alive(group: int) -> list[int]:
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            alive.append(int(stat.parent.name))
-    return alive
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes_on(tmp_path: Path) -> None:
     rows = example_rows(600)
@@ -96,10 +84,7 @@ def test_ctrl_c_ends_shards_quietly_keeps_whole_shards_and_the_same_command_goes
     assert all(line.startswith("unspin: ") for line in message.splitlines()), message  # quiet
     assert f"keeps the results of {kept} of 8 shards" in message, message
     assert 0 < kept < 8, "stopped before the last shard"
-    started = time.monotonic()
-    while _group_alive(proc.pid):
-        assert time.monotonic() - started < 15, f"left behind: {_group_alive(proc.pid)}"
-        time.sleep(0.1)
+    gone_within(proc.pid, 15)
 
     again = _shards(tmp_path, out)
     _, err = again.communicate(timeout=600)

@@ -25,6 +25,7 @@ from corpus_helpers import (
     corpus_rows,
     default_sigint,
     dump,
+    gone_within,
     stop_budget,
     training_articles,
     write_jsonl,
@@ -50,20 +51,6 @@ def _add(db: Path, source: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _alive(group: int) -> list[int]:
-    """The processes of a process group that are still running (zombies do not count:
-    where nothing reaps orphans they stay listed, but hold nothing)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # it ended while being read
-        if int(fields[2]) == group and fields[0] != "Z":
-            alive.append(int(stat.parent.name))
-    return alive
-
-
 def _analysed(db: Path) -> int:
     if not db.exists():
         return 0
@@ -80,13 +67,6 @@ def _once_some_are_stored(proc: subprocess.Popen[bytes], db: Path) -> None:
         assert proc.poll() is None, "it finished before it could be stopped"
         assert time.monotonic() < deadline
         time.sleep(0.2)
-
-
-def _gone_within(group: int, seconds: float) -> None:
-    started = time.monotonic()
-    while _alive(group):
-        assert time.monotonic() - started < seconds, f"left behind: {_alive(group)}"
-        time.sleep(0.05)
 
 
 def _run(db: Path, source: Path) -> float:
@@ -180,7 +160,7 @@ def test_ctrl_c_or_sigterm_stops_within_2_s_keeps_and_says_what_it_finished(
     stopped = time.monotonic()
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err.decode()
-    _gone_within(proc.pid, budget - (time.monotonic() - stopped))
+    gone_within(proc.pid, budget - (time.monotonic() - stopped))
     took = time.monotonic() - stopped
     assert took < budget, f"stopping took {took:.1f} s"
     kept = _analysed(db)
@@ -200,7 +180,7 @@ def test_sigkill_of_the_main_process_only_ends_its_workers_and_frees_the_databas
     _once_some_are_stored(proc, db)
     os.kill(proc.pid, signal.SIGKILL)  # the workers and the fork server are not told
     proc.wait()
-    _gone_within(proc.pid, stop_budget(5.0))
+    gone_within(proc.pid, stop_budget(5.0))
     _run(db, source)  # fails if the database were still locked
     assert dump(db) == dump(clean)
 

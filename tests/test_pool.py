@@ -126,8 +126,7 @@ def _ctrl_c_at(line: int, after: int, landed: list[str], results: list[int]) -> 
         if event == "line" and results[0] >= after:
             seen += 1
             if seen == line:
-                stack = islice(_frames(frame), 8)
-                landed.append(" <- ".join(f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}" for f in stack))
+                landed.append(_stack(frame, 8))
                 signal.raise_signal(signal.SIGINT)
         return trace
 
@@ -138,6 +137,12 @@ def _frames(frame: FrameType | None) -> Iterator[FrameType]:
     while frame is not None:
         yield frame
         frame = frame.f_back
+
+
+def _stack(frame: FrameType, depth: int) -> str:
+    """Where ``frame`` is, and its ``depth - 1`` callers: "file:line function <- ..."."""
+    return " <- ".join(f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}"
+                       for f in islice(_frames(frame), depth))  # fmt: skip
 
 
 @pytest.mark.parametrize("line", range(1, 400, 7))  # a result takes some 46 lines
@@ -171,7 +176,6 @@ def test_ctrl_c_at_any_line_of_the_loop_leaves_workers_that_stop_at_once(line: i
     assert interrupted, f"Ctrl-C at {landed[0]} did not stop the loop"
     if closer.is_alive():
         threads = {t.ident: t.name for t in threading.enumerate()}
-        stacks = "\n".join(f"{threads.get(ident, ident)}: " + " <- ".join(
-            f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}" for f in islice(_frames(top), 6)
-        ) for ident, top in sys._current_frames().items())  # fmt: skip
+        stacks = "\n".join(f"{threads.get(ident, ident)}: {_stack(top, 6)}"
+                           for ident, top in sys._current_frames().items())  # fmt: skip
         pytest.fail(f"stopping the workers hangs after Ctrl-C at {landed[0]}; threads:\n{stacks}")

@@ -341,8 +341,9 @@ def shards_command(shards: tuple[str, ...], output: Path, scheduler: str | None,
         result = analyse_shards(list(shards), output, scheduler=scheduler, workers=workers,
                                 settings=settings_of(), meta=meta)
     except KeyboardInterrupt:
-        kept = sum((output / result_name(shard)).exists() for shard in set(shards))
-        click.echo(f"unspin: stopped; {output} keeps the results of {kept} of {len(set(shards))} "
+        distinct = set(shards)
+        kept = sum((output / result_name(shard)).exists() for shard in distinct)
+        click.echo(f"unspin: stopped; {output} keeps the results of {kept} of {len(distinct)} "
                    "shards (a shard is done whole or not at all); run the same command to go on.",
                    err=True)  # fmt: skip
         click.get_current_context().exit(EXIT_INTERRUPTED)
